@@ -12,7 +12,13 @@ from typing import Any
 from .errors import ConfigError
 from .model import ConfigScriptModel, ModelConfigScript
 from .paths import convert_path
-from .script import ConfigScript, ConfigScriptDict, ConfigScriptList, ConfigScriptNoCache, MetaConfig
+from .script import (
+    ConfigScript,
+    ConfigScriptDict,
+    ConfigScriptList,
+    ConfigScriptNoCache,
+    MetaConfig,
+)
 
 __version__ = "0.2.0"
 
