@@ -1,0 +1,411 @@
+"""A value checked against a type annotation, and converted where the meaning is plain.
+
+Used by ``deep_replace`` (command-line overrides) and by the snapshot loader alike. Conversions
+are deliberately few: int -> float, a number -> str, list -> tuple/set/frozenset, str -> Path,
+a member's name (or value) -> Enum member, a plain list/dict -> ``ConfigScriptList`` /
+``ConfigScriptDict``. A dict is never turned into a dataclass here (``deep_replace`` and the
+loader do that, since they know what the dict means). Everything else is a ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import enum
+import functools
+import numbers
+import pathlib
+import sys
+import types
+import typing
+from typing import Any
+
+from .errors import ConfigError, join_path, short_repr
+from .script import ConfigScriptDict, ConfigScriptList
+
+_NoneType = type(None)
+_UNION_ORIGINS = (typing.Union, types.UnionType)
+_STRIP = {typing.Annotated, typing.Final, typing.ClassVar}  # wrappers that add nothing to check
+_FLOAT_WORDS = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+
+
+# --------------------------------------------------------------------------- annotation helpers
+
+
+def _strip(annotation: Any) -> Any:
+    """Drop ``Annotated``/``Final``/``ClassVar`` wrappers and follow ``NewType`` to its base."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin in _STRIP:
+            annotation = typing.get_args(annotation)[0]
+        elif hasattr(annotation, "__supertype__"):  # typing.NewType
+            annotation = annotation.__supertype__
+        else:
+            return annotation
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in _UNION_ORIGINS
+
+
+def unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    """``Optional[X]`` / ``X | None`` -> ``(X, True)``; anything else -> ``(annotation, False)``.
+    A union of several other arms keeps them: ``int | str | None`` -> ``(Union[int, str], True)``."""
+    annotation = _strip(annotation)
+    if not _is_union(annotation):
+        return annotation, False
+    arms = typing.get_args(annotation)
+    rest = tuple(arm for arm in arms if arm is not _NoneType)
+    if len(rest) == len(arms):
+        return annotation, False
+    if len(rest) == 1:
+        return rest[0], True
+    return typing.Union[rest], True  # noqa: UP007 - built from a runtime tuple
+
+
+def type_name(annotation: Any) -> str:
+    """A readable name: ``int``, ``Optional[str]``, ``list[WikiDataConfig]``, ``int | str``."""
+    annotation = _strip(annotation)
+    if annotation is None or annotation is _NoneType:
+        return "None"
+    if annotation is Any:
+        return "Any"
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, typing.ForwardRef):
+        return annotation.__forward_arg__
+    if isinstance(annotation, typing.TypeVar):
+        return annotation.__name__
+    if annotation is Ellipsis:
+        return "..."
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in _UNION_ORIGINS:
+        inner, optional = unwrap_optional(annotation)
+        if optional:
+            return f"Optional[{type_name(inner)}]"
+        return " | ".join(type_name(arm) for arm in args)
+    if origin is typing.Literal:
+        return f"Literal[{', '.join(repr(arg) for arg in args)}]"
+    if origin is not None:
+        name = getattr(origin, "__name__", None) or str(origin)
+        if origin is collections.abc.Callable and args:
+            params = "..." if args[0] is Ellipsis else ", ".join(type_name(a) for a in args[0])
+            return f"Callable[[{params}], {type_name(args[-1])}]"
+        if not args:
+            return name
+        if origin is tuple and args == ((),):
+            return "tuple[()]"
+        return f"{name}[{', '.join(type_name(arg) for arg in args)}]"
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+@functools.cache
+def field_types(cls: type) -> dict[str, Any]:
+    """The resolved annotation of every dataclass field of ``cls`` (string annotations and
+    ``from __future__ import annotations`` included), cached per class."""
+    fields = dataclasses.fields(cls)
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # one unresolvable name must not hide every other field's type
+        hints = {}
+        module = sys.modules.get(cls.__module__)
+        namespace = dict(vars(module)) if module is not None else {}
+        for f in fields:
+            if not isinstance(f.type, str):
+                continue
+            try:
+                hints[f.name] = eval(f.type, namespace, dict(vars(cls)))  # noqa: S307 - annotation text
+            except Exception:
+                hints[f.name] = Any  # unknown name: accept anything rather than guess
+    return {f.name: hints.get(f.name, f.type) for f in fields}
+
+
+# --------------------------------------------------------------------------------- coercion
+
+
+class _Mismatch(Exception):
+    """Internal: the value does not fit the annotation (turned into a ConfigError at the top)."""
+
+    def __init__(self, annotation: Any, value: Any, path: str) -> None:
+        self.annotation, self.value, self.path = annotation, value, path
+
+
+def coerce(value: Any, annotation: Any, path: str = "") -> Any:
+    """``value`` checked against ``annotation``; returned as is, or converted where the meaning
+    is plain. Raises ``ConfigError("expected <type>, got <value>", path)`` otherwise (the path of
+    the innermost mismatching element, e.g. ``dims.1``)."""
+    try:
+        return _convert(value, annotation, path, True)
+    except _Mismatch as exc:
+        raise ConfigError(
+            f"expected {type_name(exc.annotation)}, got {short_repr(exc.value)}", exc.path
+        ) from None
+
+
+def accepts(value: Any, annotation: Any) -> bool:
+    """True when ``value`` already fits ``annotation`` without any conversion."""
+    try:
+        _convert(value, annotation, "", False)
+    except _Mismatch:
+        return False
+    return True
+
+
+def _convert(value: Any, ann: Any, path: str, loose: bool) -> Any:
+    ann = _strip(ann)
+    if ann is Any or ann is object or isinstance(ann, str | typing.ForwardRef | typing.TypeVar):
+        return value  # unresolvable or unconstrained
+    if ann is None or ann is _NoneType:
+        if value is None:
+            return None
+        raise _Mismatch(ann, value, path)
+    origin = typing.get_origin(ann)
+    if origin is None:
+        if isinstance(ann, type):
+            return _convert_class(value, ann, path, loose)
+        return value  # an annotation form we do not check (ParamSpec, ...)
+    if origin in _UNION_ORIGINS:
+        return _convert_union(value, ann, path, loose)
+    if origin is typing.Literal:
+        return _convert_literal(value, ann, path, loose)
+    args = typing.get_args(ann)
+    if origin is type:
+        if isinstance(value, type) and (not args or _is_subclass(value, args[0])):
+            return value
+        raise _Mismatch(ann, value, path)
+    if origin is collections.abc.Callable:
+        if callable(value):
+            return value
+        raise _Mismatch(ann, value, path)
+    if isinstance(origin, type):
+        return _convert_generic(value, ann, origin, args, path, loose)
+    return value
+
+
+def _is_subclass(cls: type, target: Any) -> bool:
+    target = _strip(target)
+    if target is Any or not isinstance(target, type):
+        return True
+    return issubclass(cls, target)
+
+
+def _convert_union(value: Any, ann: Any, path: str, loose: bool) -> Any:
+    arms = typing.get_args(ann)
+    if value is None and _NoneType in arms:
+        return None
+    for arm in arms:  # an arm that takes the value as it is wins over any conversion
+        try:
+            return _convert(value, arm, path, False)
+        except _Mismatch:
+            pass
+    if loose:
+        for arm in arms:
+            try:
+                return _convert(value, arm, path, True)
+            except _Mismatch:
+                pass
+    raise _Mismatch(ann, value, path)
+
+
+def _convert_literal(value: Any, ann: Any, path: str, loose: bool) -> Any:
+    for option in typing.get_args(ann):
+        if type(value) is type(option) and value == option:  # so True does not match 1
+            return option
+    if loose:
+        for option in typing.get_args(ann):
+            if isinstance(option, enum.Enum) and isinstance(value, str):
+                if value == option.name or value == option.value:
+                    return option
+    raise _Mismatch(ann, value, path)
+
+
+def _convert_class(value: Any, cls: type, path: str, loose: bool) -> Any:
+    if cls is bool:
+        if isinstance(value, bool):
+            return value
+    elif cls is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if loose and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return int(value)  # numpy integers and friends
+    elif cls is float:
+        if isinstance(value, float):
+            return value
+        if loose and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return float(value)
+        if loose and isinstance(value, str) and value.strip().lower() in _FLOAT_WORDS:
+            return float(value)  # "nan", "inf": plain meaning, and not YAML's spelling
+    elif cls is str:
+        if isinstance(value, str):
+            return value
+        if loose and isinstance(value, numbers.Number) and not isinstance(value, bool):
+            return str(value)
+    elif cls is complex:
+        if isinstance(value, complex):
+            return value
+        if loose and isinstance(value, numbers.Number) and not isinstance(value, bool):
+            return complex(value)
+    elif issubclass(cls, enum.Enum):
+        return _convert_enum(value, cls, path, loose)
+    elif issubclass(cls, pathlib.PurePath):
+        if isinstance(value, cls):
+            return value
+        if loose and isinstance(value, str | pathlib.PurePath):
+            return cls(value)
+    elif cls in (list, tuple, set, frozenset, dict) or issubclass(
+        cls, ConfigScriptList | ConfigScriptDict
+    ):
+        return _convert_generic(value, cls, cls, (), path, loose)
+    elif isinstance(value, cls):
+        return value
+    raise _Mismatch(cls, value, path)
+
+
+def _convert_enum(value: Any, cls: type[enum.Enum], path: str, loose: bool) -> Any:
+    if isinstance(value, cls):
+        return value
+    if loose:
+        if isinstance(value, str) and value in cls.__members__:
+            return cls.__members__[value]
+        if not isinstance(value, bool):
+            try:
+                return cls(value)  # the member's value
+            except (ValueError, TypeError):
+                pass
+    raise _Mismatch(cls, value, path)
+
+
+def _items(
+    values: collections.abc.Iterable[Any], ann: Any, path: str, loose: bool
+) -> tuple[list[Any], bool]:
+    """Each element converted; also whether any element changed (to keep the input otherwise)."""
+    out, changed = [], False
+    for index, item in enumerate(values):
+        new = _convert(item, ann, join_path(path, str(index)), loose)
+        changed = changed or new is not item
+        out.append(new)
+    return out, changed
+
+
+def _convert_generic(
+    value: Any, ann: Any, origin: type, args: tuple[Any, ...], path: str, loose: bool
+) -> Any:
+    if issubclass(origin, ConfigScriptList):
+        return _convert_sequence(value, ann, origin, args, path, loose, strict_type=origin)
+    if issubclass(origin, ConfigScriptDict):
+        key_ann, value_ann = (args if len(args) == 2 else (Any, args[0] if args else Any))
+        return _convert_mapping(value, ann, origin, key_ann, value_ann, path, loose)
+    if issubclass(origin, tuple):
+        return _convert_tuple(value, ann, origin, args, path, loose)
+    if issubclass(origin, list) or origin is collections.abc.Sequence:
+        return _convert_sequence(value, ann, origin, args, path, loose, strict_type=None)
+    if origin in (set, frozenset, collections.abc.Set, collections.abc.MutableSet):
+        return _convert_set(value, ann, origin, args, path, loose)
+    if issubclass(origin, dict) or origin in (collections.abc.Mapping, collections.abc.MutableMapping):
+        key_ann, value_ann = args if len(args) == 2 else (Any, Any)
+        return _convert_mapping(value, ann, origin, key_ann, value_ann, path, loose)
+    if isinstance(value, origin):  # some other generic class: check the class only
+        return value
+    raise _Mismatch(ann, value, path)
+
+
+def _convert_sequence(
+    value: Any,
+    ann: Any,
+    origin: type,
+    args: tuple[Any, ...],
+    path: str,
+    loose: bool,
+    strict_type: type | None,
+) -> Any:
+    item_ann = args[0] if args else Any
+    if origin is collections.abc.Sequence:
+        if not isinstance(value, list | tuple):
+            raise _Mismatch(ann, value, path)
+    elif not isinstance(value, origin):
+        if not (loose and isinstance(value, list | tuple)):
+            raise _Mismatch(ann, value, path)
+        items, _ = _items(value, item_ann, path, loose)
+        return origin(items)  # tuple -> list, plain list -> ConfigScriptList
+    items, changed = _items(value, item_ann, path, loose)
+    if not changed:
+        return value
+    if strict_type is None and type(value) is list:
+        return items
+    new = type(value)(items)
+    if hasattr(value, "__dict__"):
+        new.__dict__.update(value.__dict__)  # keep attributes of a list subclass
+    return new
+
+
+def _convert_tuple(
+    value: Any, ann: Any, origin: type, args: tuple[Any, ...], path: str, loose: bool
+) -> Any:
+    if not isinstance(value, origin):
+        if not (loose and isinstance(value, list | tuple) and origin is tuple):
+            raise _Mismatch(ann, value, path)
+    if not args:
+        return value if isinstance(value, origin) else tuple(value)
+    if len(args) == 2 and args[1] is Ellipsis:
+        items, changed = _items(value, args[0], path, loose)
+    else:
+        fixed = () if args == ((),) else args
+        if len(value) != len(fixed):
+            raise _Mismatch(ann, value, path)
+        items, changed = [], False
+        for index, (item, item_ann) in enumerate(zip(value, fixed, strict=True)):
+            new = _convert(item, item_ann, join_path(path, str(index)), loose)
+            changed = changed or new is not item
+            items.append(new)
+    if isinstance(value, origin) and not changed:
+        return value
+    if hasattr(type(value), "_fields") and isinstance(value, tuple):  # a namedtuple
+        return type(value)(*items)
+    return tuple(items)
+
+
+def _convert_set(
+    value: Any, ann: Any, origin: Any, args: tuple[Any, ...], path: str, loose: bool
+) -> Any:
+    target = frozenset if origin is frozenset else set
+    abstract = origin in (collections.abc.Set, collections.abc.MutableSet)
+    ok = isinstance(value, set | frozenset) if abstract else isinstance(value, target)
+    if not ok and not (loose and isinstance(value, list | tuple | set | frozenset)):
+        raise _Mismatch(ann, value, path)
+    item_ann = args[0] if args else Any
+    items = [_convert(item, item_ann, path, loose) for item in value]
+    try:
+        new = target(items)
+    except TypeError:  # an unhashable element
+        raise _Mismatch(ann, value, path) from None
+    return value if ok and new == value else new
+
+
+def _convert_mapping(
+    value: Any, ann: Any, origin: type, key_ann: Any, value_ann: Any, path: str, loose: bool
+) -> Any:
+    abstract = origin in (collections.abc.Mapping, collections.abc.MutableMapping)
+    if not isinstance(value, dict if abstract else origin):
+        if not (loose and isinstance(value, dict)):
+            raise _Mismatch(ann, value, path)
+    out, changed = {}, False
+    for key, item in value.items():
+        item_path = join_path(path, str(key))
+        new_key = _convert(key, key_ann, item_path, loose)
+        new_item = _convert(item, value_ann, item_path, loose)
+        changed = changed or new_key is not key or new_item is not item
+        out[new_key] = new_item
+    if isinstance(value, dict if abstract else origin):
+        if not changed:
+            return value
+        if type(value) is dict:
+            return out
+        new = type(value)(out)
+        if hasattr(value, "__dict__"):
+            new.__dict__.update(value.__dict__)
+        return new
+    return origin(out)
+
