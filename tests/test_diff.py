@@ -1,0 +1,204 @@
+"""micro_config.diff on normalised data, config objects, snapshot files and real lm_demo runs."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from micro_config.diff import Change, diff_data, same_value
+from tests._h4_configs import copy_data, data_trees, set_path
+
+
+def dataset(max_len: int = 256) -> dict[str, Any]:
+    return {"_target_": "schemas.WikiDataConfig", "f_path": "train.raw", "max_len": max_len}
+
+
+def train(ds: dict[str, Any] | None = None, shared: bool = True, **top: Any) -> dict[str, Any]:
+    ds = ds or dataset()
+    model = {"_target_": "schemas.LMModelConfig", "dataset": ds if shared else dict(ds),
+             "transformer_config": {"_target_": "schemas.TransformerConfig", "hidden_dim": 64}}
+    tree = {"_target_": "schemas.TrainLoop", "train_dataset": ds, "model": model,
+            "optim": {"_target_": "schemas.AdamWConfig", "lr": 1e-3, "betas": [0.9, 0.999]},
+            "extra": {"note": "x"}, "datasets": [dataset(8), dataset(16)]}
+    tree.update(top)
+    return tree
+
+
+def test_same_tree_and_its_copy_have_no_changes() -> None:
+    tree = train()
+    assert diff_data(tree, tree) == []
+    assert diff_data(tree, copy_data(tree)) == []
+
+
+def test_a_changed_value_is_one_line_at_its_dotted_path() -> None:
+    a, b = train(), train()
+    b["optim"]["lr"] = 3e-4
+    assert diff_data(a, b) == [Change("optim.lr", "changed", 1e-3, 3e-4)]
+
+
+def test_a_change_in_a_shared_node_is_reported_once_with_the_other_paths() -> None:
+    changes = diff_data(train(dataset(256)), train(dataset(512)))
+    assert changes == [
+        Change("train_dataset.max_len", "changed", 256, 512, also=("model.dataset.max_len",))
+    ]
+
+
+def test_sharing_that_differs_is_reported_and_the_values_under_it_too() -> None:
+    separate = train(shared=False)
+    separate["model"]["dataset"]["max_len"] = 8
+    assert diff_data(train(), separate) == [
+        Change("model.dataset", "sharing", "train_dataset", None),
+        Change("model.dataset.max_len", "changed", 256, 8),
+    ]
+    assert diff_data(train(shared=False), train())[0] == Change(
+        "model.dataset", "sharing", None, "train_dataset"
+    )
+
+
+def test_shared_with_a_different_place() -> None:
+    def with_eval(tree: dict[str, Any], eval_dataset: dict[str, Any]) -> dict[str, Any]:
+        return {"eval_dataset": eval_dataset, **tree}  # field order: eval before model
+
+    a = with_eval(train(), dataset())
+    b = with_eval(train(), {})
+    b["eval_dataset"] = b["model"]["dataset"] = dataset()  # shared, but not with train_dataset
+    changes = diff_data(a, b)
+    assert [(c.path, c.kind, c.old, c.new) for c in changes] == [
+        ("model.dataset", "sharing", "train_dataset", "eval_dataset")
+    ]
+
+
+def test_class_change_then_fields_added_and_removed() -> None:
+    a, b = train(), train()
+    b["optim"] = {"_target_": "schemas.SGDConfig", "lr": 1e-3, "momentum": 0.9}
+    assert diff_data(a, b) == [
+        Change("optim", "class", "schemas.AdamWConfig", "schemas.SGDConfig"),
+        Change("optim.betas", "removed", [0.9, 0.999], None),
+        Change("optim.momentum", "added", None, 0.9),
+    ]
+
+
+def test_plain_dict_fields_are_compared_per_key() -> None:
+    a, b = train(), train(extra={"note": "y", "seed": 3})
+    assert diff_data(a, b) == [
+        Change("extra.note", "changed", "x", "y"),
+        Change("extra.seed", "added", None, 3),
+    ]
+    assert diff_data(b, a)[1] == Change("extra.seed", "removed", 3, None)
+
+
+def test_lists_of_configs_item_by_item_with_added_and_removed_at_the_tail() -> None:
+    a = train()
+    b = train(datasets=[dataset(8), dataset(32), dataset(64)])
+    assert diff_data(a, b) == [
+        Change("datasets.1.max_len", "changed", 16, 32),
+        Change("datasets.2", "added", None, dataset(64)),
+    ]
+    assert diff_data(b, a)[-1] == Change("datasets.2", "removed", dataset(64), None)
+
+
+def test_a_list_of_plain_values_is_one_value() -> None:
+    a, b = train(), train()
+    b["optim"]["betas"] = [0.9, 0.99]
+    assert diff_data(a, b) == [Change("optim.betas", "changed", [0.9, 0.999], [0.9, 0.99])]
+
+
+def test_floats_compare_bit_exactly() -> None:
+    nan, other_nan = float("nan"), -float("nan")
+    assert diff_data({"x": nan}, {"x": other_nan}) == []
+    assert [c.path for c in diff_data({"x": 0.0}, {"x": -0.0})] == ["x"]
+    assert [c.path for c in diff_data({"x": 1.0}, {"x": 1})] == ["x"]  # type-strict
+    assert [c.path for c in diff_data({"x": 1}, {"x": True})] == ["x"]
+    assert diff_data({"x": nan}, {"x": {"_type_": "float", "value": "nan"}}) == []
+    assert same_value([0.1 + 0.2], [0.30000000000000004])
+    assert not same_value([0.1 + 0.2], [0.3])
+
+
+def test_markers_are_leaves_but_wrapper_markers_are_walked() -> None:
+    a = {"_target_": "m.A", "t": {"_type_": "tuple", "value": [1, 2]}}
+    b = {"_target_": "m.A", "t": {"_type_": "tuple", "value": [1, 3]}}
+    assert diff_data(a, b) == [Change("t", "changed", a["t"], b["t"])]
+    wrap = {"_type_": "m.Heads", "value": {"main": {"_target_": "m.H", "dim": 4}}}
+    other = {"_type_": "m.Heads", "value": {"main": {"_target_": "m.H", "dim": 8}}}
+    assert diff_data({"_target_": "m.R", "heads": wrap}, {"_target_": "m.R", "heads": other}) == [
+        Change("heads.main.dim", "changed", 4, 8)
+    ]
+    renamed = {"_type_": "m.Other", "value": wrap["value"]}
+    assert diff_data({"h": wrap}, {"h": renamed}) == [Change("h", "class", "m.Heads", "m.Other")]
+
+
+def test_a_node_replaced_by_a_value_is_one_change() -> None:
+    a, b = train(), train()
+    b["model"] = None
+    assert diff_data(a, b) == [Change("model", "changed", a["model"], None)]
+
+
+def bomb(doublings: int, value: int) -> dict[str, Any]:
+    node: dict[str, Any] = {"_target_": "m.B", "v": value}
+    for _ in range(doublings):
+        node = {"_target_": "m.B", "l": node, "r": node}
+    return node
+
+
+def test_alias_bomb_is_linear() -> None:
+    # 2**40 paths, 41 distinct nodes: only a memoised walk finishes (timing lives in bench/).
+    changes = diff_data(bomb(40, 1), bomb(40, 2))
+    assert len(changes) == 1
+    change = changes[0]
+    assert change.path == ".".join(["l"] * 40 + ["v"])
+    assert len(change.also) == 40  # one other place per level, not 2**40 - 1 paths
+    assert change.also[0] == ".".join(["l"] * 39 + ["r", "v"])
+    assert diff_data(bomb(40, 1), bomb(40, 1)) == []
+
+
+def test_meta_is_compared_under_meta() -> None:
+    assert diff_data({"git": {"commit": "a"}}, {"git": {"commit": "b"}}, root="meta") == [
+        Change("meta.git.commit", "changed", "a", "b")
+    ]
+
+
+# ---------------------------------------------------------------- properties on data
+
+
+@settings(max_examples=60, deadline=None)
+@given(data_trees())
+def test_a_tree_equals_itself_and_its_copy(tree: dict[str, Any]) -> None:
+    assert diff_data(tree, tree) == []
+    assert diff_data(tree, copy_data(tree)) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(data_trees(), st.data())
+def test_applying_the_changes_gives_the_other_tree(tree: dict[str, Any], data: st.DataObject):
+    def mutate(value: Any) -> Any:
+        return data.draw(st.integers(-5, 5)) if data.draw(st.booleans()) else value
+
+    other = copy_data(tree, mutate)
+    changes = diff_data(tree, other)
+    assert {c.kind for c in changes} <= {"changed"}
+    patched = copy_data(tree)
+    for change in changes:
+        set_path(patched, change.path, change.new)
+    assert diff_data(patched, other) == []
+    # every sharer of a changed node is named, so nothing is reported twice
+    paths = [c.path for c in changes] + [p for c in changes for p in c.also]
+    assert len(paths) == len(set(paths))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data_trees(), data_trees())
+def test_diff_is_symmetric_in_paths(a: dict[str, Any], b: dict[str, Any]) -> None:
+    forward = diff_data(a, b)
+    backward = diff_data(b, a)
+    swap = {"added": "removed", "removed": "added"}
+    assert sorted((c.path, swap.get(c.kind, c.kind)) for c in forward if c.kind != "sharing") == \
+        sorted((c.path, c.kind) for c in backward if c.kind != "sharing")
+    assert (forward == []) == (backward == [])
+    for change in forward:
+        if change.kind == "changed":
+            assert not same_value(change.old, change.new)
+            assert not (isinstance(change.old, float) and math.isnan(change.old)
+                        and isinstance(change.new, float) and math.isnan(change.new))
