@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ConfigError
 
@@ -64,3 +64,44 @@ def descendant_nodes(root: Any) -> Iterator[Any]:
             on_stack.discard(id(value))
 
     yield from visit(root, "")
+
+
+class Visit(NamedTuple):
+    """One place in the tree, as :func:`walk` reaches it."""
+
+    path: str  # dotted path of this place ("" for the root)
+    value: Any
+    first_path: str | None  # for a node already reached elsewhere: the path it was first seen at
+    parent: Any  # the container holding this place (None for the root)
+    key: str | None  # field name, list index or dict key (as text) within ``parent``
+
+
+def walk(root: Any) -> Iterator[Visit]:
+    """Every place in the tree, depth-first in field order, leaves included.
+
+    A node reached a second time is yielded once more with ``first_path`` set and is not
+    descended into again, so the walk is linear in the number of distinct nodes however much
+    they are shared. Plain lists, tuples and dicts are walked through. A cycle is a
+    ``ConfigError``.
+    """
+    first: dict[int, str] = {}
+    on_stack: set[int] = set()
+
+    def visit(value: Any, path: str, parent: Any, key: str | None) -> Iterator[Visit]:
+        node = is_node(value)
+        if node and id(value) in first and id(value) not in on_stack:
+            yield Visit(path, value, first[id(value)], parent, key)
+            return
+        if id(value) in on_stack:
+            raise ConfigError("cycle: this node contains itself", path)
+        if node:
+            first[id(value)] = path
+        yield Visit(path, value, None, parent, key)
+        if not node and not isinstance(value, list | tuple | dict):
+            return
+        on_stack.add(id(value))
+        for name, child in children(value):
+            yield from visit(child, f"{path}.{name}" if path else name, value, name)
+        on_stack.discard(id(value))
+
+    yield from visit(root, "", None, None)

@@ -1,0 +1,497 @@
+"""Command-line overrides: ``parse_args`` reads ``key=value`` tokens, ``deep_replace`` applies them.
+
+``deep_replace`` keeps the sharing of the tree: an override lands on a *node* (by identity), and
+the tree is rebuilt bottom-up with one new object per changed node, so every place that referred
+to the old node refers to the one replacement.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from .coerce import coerce, field_types, type_name, unwrap_optional
+from .errors import ConfigError, closest, did_you_mean, join_path, short_repr
+from .tree import is_dataclass_instance, is_node, walk
+
+# ------------------------------------------------------------------------------- parse_args
+
+
+class Overrides(dict):
+    """The nested dict ``parse_args`` builds from dotted keys (a plain ``dict`` otherwise).
+
+    ``deep_replace`` always descends into it, so ``opts.lr=1`` sets one entry of a plain dict
+    field, while a dict *value* (``opts={lr: 1}``) replaces the whole field."""
+
+
+def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """``key=value`` tokens (from ``sys.argv[1:]`` or ``argv``) as a nested dict:
+    ``["a.b=1", "c=[1, 2]"]`` -> ``{"a": {"b": 1}, "c": [1, 2]}``. Values are YAML flow values."""
+    tokens = sys.argv[1:] if argv is None else list(argv)
+    result = Overrides()
+    for token in tokens:
+        key, sep, text = token.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ConfigError(f"expected key=value, got {token!r}")
+        parts = key.split(".")
+        if not key or not all(parts):
+            raise ConfigError(f"empty key or key segment in {token!r}", key)
+        _insert(result, parts, parse_value(text), key)
+    return result
+
+
+def _insert(result: Overrides, parts: list[str], value: Any, key: str) -> None:
+    target = result
+    for depth, part in enumerate(parts[:-1]):
+        child = target.get(part)
+        if child is None and part not in target:
+            child = target[part] = Overrides()
+        elif not isinstance(child, Overrides):  # a value was given for a prefix of this key
+            raise ConfigError(f"conflicts with {'.'.join(parts[: depth + 1])}=...", key)
+        target = child
+    if parts[-1] in target:
+        raise ConfigError("given twice (or conflicts with a longer key)", key)
+    target[parts[-1]] = value
+
+
+_NULL_WORDS = {"~", "null", "Null", "NULL"}
+
+
+def parse_value(text: str) -> Any:
+    """One YAML flow value, read with YAML 1.2 scalars: ``16``, ``-1``, ``1e-4``, ``1.5e4``,
+    ``true``, ``null``, ``[1, 2]``, ``{a: 1}``. Anything that is not a whole flow value
+    (``yes``, ``2024-01-01``, ``a: b``, ``- x``, ``a # b``, broken brackets) stays a string."""
+    if not text.strip():
+        return text
+    import yaml
+
+    loader = _flow_loader()(text)
+    try:
+        node = loader.get_single_node()
+        if node is None or node.end_mark.index < len(text.rstrip()):
+            return text  # only a comment, or trailing text YAML would drop
+        if isinstance(node, yaml.CollectionNode) and not node.flow_style:
+            return text  # block YAML (`- a`, `a: b`) is not a flow value
+        return loader.construct_document(node)
+    except yaml.YAMLError:
+        return text
+    finally:
+        loader.dispose()
+
+
+_INT = r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+_FLOAT = r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+_BOOL = r"true|True|TRUE|false|False|FALSE"
+
+
+@cache
+def _flow_loader() -> type:
+    """A ``SafeLoader`` that resolves plain scalars as YAML 1.2 does: ``1e-4`` is a float,
+    ``010`` is ten, ``yes``/``on`` and dates stay strings."""
+    import yaml
+
+    class FlowLoader(yaml.SafeLoader):
+        pass
+
+    dropped = {"bool", "int", "float", "timestamp", "value", "yaml"}
+    FlowLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag.rsplit(":", 1)[-1] not in dropped]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    for tag, pattern, first in (  # int before float: "1" matches both
+        ("bool", _BOOL, "tTfF"),
+        ("int", _INT, "-+0123456789"),
+        ("float", _FLOAT, "-+.0123456789"),
+    ):
+        FlowLoader.add_implicit_resolver(
+            f"tag:yaml.org,2002:{tag}", re.compile(f"^(?:{pattern})$"), list(first)
+        )
+    FlowLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+    FlowLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+    return FlowLoader
+
+
+def _construct_int(loader: Any, node: Any) -> int:
+    text = loader.construct_scalar(node)
+    if text[:2] in ("0o", "0x"):
+        return int(text, 0)
+    return int(text, 10)  # "010" is ten, not YAML 1.1's eight
+
+
+def _construct_float(loader: Any, node: Any) -> float:
+    text = loader.construct_scalar(node).lower()
+    return float(text.replace(".inf", "inf").replace(".nan", "nan"))
+
+
+# ----------------------------------------------------------------------------- deep_replace
+
+_MISSING = object()  # the value at a new key of a plain dict
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where an override lands: ``chain`` starts with the slot in ``owner`` (the nearest node
+    above), followed by keys into plain lists/tuples/dicts held there."""
+
+    owner: Any
+    chain: tuple[Any, ...]
+    value: Any
+    annotation: Any
+    path: str
+
+
+class _Edits:
+    """Overrides collected per node identity, with conflict checks."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+        self.by_node: dict[int, tuple[Any, dict[tuple[Any, ...], tuple[Any, str]]]] = {}
+        self.passed: dict[tuple[int, tuple[Any, ...]], str] = {}  # places stepped through
+
+    def step_through(self, place: _Place) -> None:
+        if place.owner is None:
+            return
+        for chain, (_, path) in self._edits_of(place.owner).items():
+            if place.chain[: len(chain)] == chain:
+                raise ConfigError(f"conflicts with the override of {path!r}", place.path)
+        self.passed[(id(place.owner), place.chain)] = place.path
+
+    def set(self, place: _Place, value: Any) -> None:
+        for (owner_id, chain), path in self.passed.items():
+            if owner_id == id(place.owner) and chain[: len(place.chain)] == place.chain:
+                raise ConfigError(f"conflicts with the override of {path!r}", place.path)
+        edits = self._edits_of(place.owner)
+        for chain, (old, path) in edits.items():
+            if chain == place.chain:
+                if old is value or _equal(old, value):
+                    return
+                raise ConfigError(
+                    f"conflicting overrides: {path!r} sets the same place to {short_repr(old)}",
+                    place.path,
+                )
+            if chain[: len(place.chain)] == place.chain or place.chain[: len(chain)] == chain:
+                raise ConfigError(f"conflicts with the override of {path!r}", place.path)
+        edits[place.chain] = (value, place.path)
+
+    def _edits_of(self, owner: Any) -> dict[tuple[Any, ...], tuple[Any, str]]:
+        entry = self.by_node.get(id(owner))
+        if entry is None:
+            entry = self.by_node[id(owner)] = (owner, {})
+        return entry[1]
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # an == that is not a bool (arrays)
+        return False
+
+
+def deep_replace(config: Any, **overrides: Any) -> Any:
+    """The nested form of ``dataclasses.replace``: keys are field names or dotted paths
+    (``**{"model.dim": 256}``), list indices or dict keys. A dict given for a config updates
+    its fields; a config given replaces that field. Returns a new tree (the input is never
+    mutated) in which every node that was shared stays shared."""
+    if not is_node(config):
+        raise TypeError(f"deep_replace needs a config object, got {short_repr(config)}")
+    edits = _Edits(config)
+    root = _Place(None, (), config, type(config), "")
+    for key, value in overrides.items():
+        _assign(edits, root, _split(key, ""), value)
+    return _Rebuild(edits).run(config)
+
+
+def _split(key: Any, path: str) -> list[str]:
+    parts = str(key).split(".")
+    if not all(parts):
+        raise ConfigError(f"empty key segment in {str(key)!r}", join_path(path, str(key)))
+    return parts
+
+
+def _assign(edits: _Edits, place: _Place, parts: list[str], value: Any) -> None:
+    for index, part in enumerate(parts):
+        edits.step_through(place)
+        place = _step(edits, place, part, parts[index + 1 :] + _first_keys(value))
+    if isinstance(value, dict) and not is_node(value):
+        descend = isinstance(value, Overrides) or is_node(place.value)
+        if descend and (is_node(place.value) or isinstance(place.value, list | tuple | dict)):
+            for key, item in value.items():
+                _assign(edits, place, _split(key, place.path), item)
+            return
+        cls = _config_class(place.annotation)
+        if cls is not None and not is_node(place.value):
+            edits.set(place, _build(cls, value, place.path))  # e.g. an Optional config now None
+            return
+        if isinstance(value, Overrides):
+            held = f"{type_name(place.annotation)} {short_repr(place.value)}"
+            raise ConfigError(
+                f"no such field ({place.path} holds {held}, not a config)",
+                join_path(place.path, next(iter(value), "")),
+            )
+    edits.set(place, coerce(value, place.annotation, place.path))
+
+
+def _first_keys(value: Any) -> list[str]:
+    """The first dotted key inside a nested ``Overrides`` (to word a "did you mean")."""
+    keys: list[str] = []
+    while isinstance(value, Overrides) and value:
+        key = next(iter(value))
+        keys.extend(str(key).split("."))
+        value = value[key]
+    return keys
+
+
+def _step(edits: _Edits, place: _Place, part: str, rest: list[str]) -> _Place:
+    """The place one key below ``place``; an unknown key is a ConfigError with a suggestion."""
+    container, path = place.value, join_path(place.path, part)
+    found = child_slot(container, place.annotation, part)
+    if found is None:
+        raise _unknown(edits.root, place, part, rest)
+    slot, child, annotation = found
+    if is_node(container):
+        return _Place(container, (slot,), child, annotation, path)
+    return _Place(place.owner, (*place.chain, slot), child, annotation, path)
+
+
+def child_slot(container: Any, annotation: Any, part: str) -> tuple[Any, Any, Any] | None:
+    """``(slot, child, child annotation)`` for key ``part``, or None when there is none."""
+    inner, _ = unwrap_optional(annotation)
+    args = getattr(inner, "__args__", ())
+    if is_dataclass_instance(container) and not isinstance(container, list | dict):
+        field = _init_fields(type(container)).get(part)
+        if field is None:
+            return None
+        return part, getattr(container, part), field_types(type(container))[part]
+    if isinstance(container, list | tuple):
+        try:
+            index = int(part)
+        except ValueError:
+            return None
+        if not -len(container) <= index < len(container):
+            return None
+        index %= len(container)
+        if isinstance(container, tuple) and args and not (len(args) == 2 and args[1] is ...):
+            item_annotation = args[index] if index < len(args) else Any
+        else:
+            item_annotation = args[0] if args else Any
+        return index, container[index], item_annotation
+    if isinstance(container, dict):
+        value_annotation = args[-1] if args else Any
+        for key in container:
+            if key == part or str(key) == part:
+                return key, container[key], value_annotation
+        if not is_node(container) and (len(args) < 2 or _accepts_str(args[0])):
+            return part, _MISSING, value_annotation  # a new entry of a plain dict
+    return None
+
+
+def _accepts_str(annotation: Any) -> bool:
+    try:
+        coerce("x", annotation)
+    except ConfigError:
+        return False
+    return True
+
+
+@cache
+def _init_fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(cls) if f.init}
+
+
+def _config_class(annotation: Any) -> type | None:
+    inner, _ = unwrap_optional(annotation)
+    return inner if isinstance(inner, type) and dataclasses.is_dataclass(inner) else None
+
+
+def _build(cls: type, data: dict[Any, Any], path: str) -> Any:
+    """A new ``cls`` from a dict of field values (dotted keys allowed), each value coerced."""
+    nested: dict[str, Any] = {}
+    for key, value in data.items():
+        head, _, rest = str(key).partition(".")
+        nested[head] = Overrides({rest: value}) | nested.get(head, {}) if rest else value
+    fields, types = _init_fields(cls), field_types(cls)
+    kwargs = {}
+    for name, value in nested.items():
+        item_path = join_path(path, name)
+        if name not in fields:
+            raise ConfigError(f"no such field{did_you_mean(name, fields)}", item_path)
+        sub = _config_class(types[name])
+        if isinstance(value, dict) and sub is not None:
+            kwargs[name] = _build(sub, value, item_path)
+        else:
+            kwargs[name] = coerce(value, types[name], item_path)
+    return _construct(cls, path, lambda: cls(**kwargs))
+
+
+def _construct(cls: type, path: str, make: Any) -> Any:
+    """Run ``make()``; errors from the class (a missing field, ``__post_init__`` checks) become
+    ConfigErrors at ``path``."""
+    try:
+        return make()
+    except ConfigError as exc:
+        raise exc.under(path) if path else exc from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{cls.__name__}: {exc}", path) from None
+
+
+def _unknown(root: Any, place: _Place, part: str, rest: list[str]) -> ConfigError:
+    container, path = place.value, join_path(place.path, part)
+    wanted = ".".join([path, *rest])
+    if is_dataclass_instance(container) and not isinstance(container, list | dict):
+        attr = getattr(type(container), part, None)
+        if part in {f.name for f in dataclasses.fields(container)}:
+            what = "is computed in __post_init__ (init=False) and cannot be overridden"
+        elif callable(attr) or isinstance(attr, property):
+            what = f"names a {'property' if isinstance(attr, property) else 'method'}, not a field"
+        else:
+            what = "no such field"
+    elif isinstance(container, list | tuple):
+        what = f"no such index (length {len(container)})"
+    elif isinstance(container, dict):
+        what = "no such key"
+    else:
+        what = f"no such field ({type_name(place.annotation)} {short_repr(container)} has no fields)"
+        return ConfigError(what, path)
+    return ConfigError(what + _hint(root, place, wanted, [part, *rest]), path)
+
+
+def _hint(root: Any, place: _Place, wanted: str, parts: list[str]) -> str:
+    """A "did you mean" naming the closest existing *full* dotted path."""
+    local = []
+    for key in _keys(place.value):
+        base = join_path(place.path, key)
+        found = child_slot(place.value, place.annotation, key)
+        if found is not None and parts[1:] and _resolves(found[1], found[2], parts[1:]):
+            base = ".".join([base, *parts[1:]])
+        local.append(base)
+    best = closest(wanted, local)
+    if best is None:  # a right name at the wrong level: `hidden_dim=1` for `model.x.hidden_dim`
+        suffix = ".".join(parts)
+        ends = [p for p in _all_paths(root) if p.endswith("." + suffix)]
+        if ends:
+            return f" (did you mean {' or '.join(repr(p) for p in ends[:3])}?)"
+    return f" (did you mean {best!r}?)" if best is not None else did_you_mean(wanted, local)
+
+
+def _keys(container: Any) -> Iterator[str]:
+    if is_dataclass_instance(container) and not isinstance(container, list | dict):
+        yield from _init_fields(type(container))
+    elif isinstance(container, list | tuple):
+        yield from (str(i) for i in range(len(container)))
+    elif isinstance(container, dict):
+        yield from (str(k) for k in container)
+
+
+def _resolves(value: Any, annotation: Any, parts: list[str]) -> bool:
+    for part in parts:
+        found = child_slot(value, annotation, part) if not isinstance(value, str) else None
+        if found is None or found[1] is _MISSING:
+            return False
+        _, value, annotation = found
+    return True
+
+
+def _all_paths(root: Any) -> list[str]:
+    return [v.path for v in walk(root) if v.first_path is None and v.path]
+
+
+class _Rebuild:
+    """The new tree, bottom-up, one new object per changed old object (identity memo)."""
+
+    def __init__(self, edits: _Edits) -> None:
+        self.edits = edits.by_node
+        self.memo: dict[int, Any] = {}
+        self.on_stack: set[int] = set()
+        self.paths: dict[int, str] = {}
+
+    def run(self, root: Any) -> Any:
+        new = self.visit(root, "")
+        if new is root:  # like dataclasses.replace, the result is always a new root object
+            new = self.remake(root, dict(self.children(root)), "")
+        return new
+
+    def visit(self, value: Any, path: str) -> Any:
+        if not (is_node(value) or isinstance(value, list | tuple | dict)):
+            return value
+        key = id(value)
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.on_stack:
+            raise ConfigError("cycle: this node contains itself", path)
+        self.on_stack.add(key)
+        kids = {slot: self.visit(child, join_path(path, str(slot)))
+                for slot, child in self.children(value)}
+        entry = self.edits.get(key)
+        if entry is not None:
+            for chain, (new_value, _) in entry[1].items():
+                kids[chain[0]] = _patch(kids[chain[0]], chain[1:], new_value)
+        self.on_stack.discard(key)
+        old = dict(self.children(value))
+        if all(kids[slot] is old[slot] for slot in kids):
+            new = value
+        else:
+            new = self.remake(value, kids, path)
+        self.memo[key] = new
+        return new
+
+    @staticmethod
+    def children(value: Any) -> Iterator[tuple[Any, Any]]:
+        if isinstance(value, dict):
+            yield from value.items()
+        elif isinstance(value, list | tuple):
+            yield from enumerate(value)
+        else:
+            for f in dataclasses.fields(value):
+                yield f.name, getattr(value, f.name, _MISSING)
+
+    @staticmethod
+    def remake(value: Any, kids: dict[Any, Any], path: str) -> Any:
+        if isinstance(value, list | tuple | dict):
+            return _remake_container(value, kids)
+        old = {f.name: f for f in dataclasses.fields(value)}
+        changed = {n: v for n, v in kids.items() if old[n].init and v is not getattr(value, n)}
+        new = _construct(type(value), path, lambda: dataclasses.replace(value, **changed))
+        for name, field in old.items():  # derived fields __post_init__ did not set: carry over
+            if not field.init and not hasattr(new, name) and kids[name] is not _MISSING:
+                object.__setattr__(new, name, kids[name])
+        return new
+
+
+def _remake_container(value: Any, kids: dict[Any, Any]) -> Any:
+    if isinstance(value, dict):
+        if type(value) is dict:
+            return dict(kids)
+        new = copy.copy(value)  # a ConfigScriptDict (sub)class, attributes kept
+        new.clear()
+        new.update(kids)
+        return new
+    items = [kids[i] for i in range(len(kids))]
+    if isinstance(value, tuple):
+        return type(value)(*items) if hasattr(type(value), "_fields") else type(value)(items)
+    if type(value) is list:
+        return items
+    new = copy.copy(value)
+    new[:] = items
+    return new
+
+
+def _patch(container: Any, chain: tuple[Any, ...], value: Any) -> Any:
+    """``container`` with the entry at ``chain`` set to ``value``, copying (never mutating)
+    each plain list/tuple/dict on the way."""
+    if not chain:
+        return value
+    head, rest = chain[0], chain[1:]
+    if isinstance(container, dict):
+        kids = dict(container)
+        kids[head] = _patch(container.get(head, _MISSING), rest, value)
+    else:
+        kids = dict(enumerate(container))
+        kids[head] = _patch(container[head], rest, value)
+    return _remake_container(container, kids)
