@@ -35,8 +35,7 @@ def import_object(spec: str) -> Any:
     """The config named by ``module:attr``: the attribute itself, or what calling it with no
     argument returns (a function such as ``schemas:default_train``, or a config class)."""
     module_name, _, attr = spec.partition(":")
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())  # as ``python -m`` does, so local modules resolve
+    importable_cwd()
     try:
         value: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as err:
@@ -56,6 +55,13 @@ def import_object(spec: str) -> Any:
     if not is_node(value):
         raise ConfigError(f"{spec}: is a {type(value).__name__}, not a config object")
     return value
+
+
+def importable_cwd() -> None:
+    """Let modules in the current folder import, as under ``python -m`` (the console script's
+    ``sys.path`` starts with its own folder instead)."""
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
 
 
 def is_object_spec(spec: str) -> bool:
@@ -232,6 +238,7 @@ def rebuild(spec: str, allow: tuple[str, ...]) -> tuple[Any, list[str]]:
     """Rebuild the classes under the snapshot safety rules; return the root and the warnings."""
     from .load import from_data, load_snapshot
 
+    importable_cwd()
     recorder = _Recorder()
     logger = logging.getLogger("micro_config")
     logger.addHandler(recorder)
