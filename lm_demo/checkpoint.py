@@ -1,0 +1,155 @@
+"""Checkpoint folders: ``step_NNNNNN/`` holding model, optimizer, loop state and config.
+
+A folder is written under a temporary dot-name and renamed when every file is on disk, so a
+folder named ``step_NNNNNN`` is always complete (a crash leaves only a temporary folder,
+which is ignored and cleaned up). Loading walks from the newest folder back, skipping (with a
+warning) any that cannot be read, e.g. after disk corruption or a manual truncation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from micro_config import ConfigError
+
+STEP_RE = re.compile(r"^step_(\d+)$")
+FILES = ("model.pt", "optim.pt", "state.pt", "config.yaml")
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    model: dict[str, Any]
+    optim: dict[str, Any]
+    state: dict[str, Any]
+    config: Any  # the TrainLoop the checkpoint was written by
+
+
+def step_name(step: int) -> str:
+    return f"step_{step:06d}"
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def _save_file(obj: Any, path: Path) -> None:
+    with open(path, "wb") as file:
+        torch.save(obj, file)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def save_checkpoint(
+    directory: str | os.PathLike[str],
+    step: int,
+    *,
+    model: dict[str, Any],
+    optim: dict[str, Any],
+    state: dict[str, Any],
+    config: Any,
+    meta: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``directory/step_NNNNNN`` atomically and return its path."""
+    from micro_config import save_snapshot
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / step_name(step)
+    tmp = directory / f".{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    _save_file(model, tmp / "model.pt")
+    _save_file(optim, tmp / "optim.pt")
+    _save_file(state, tmp / "state.pt")
+    save_snapshot(config, tmp / "config.yaml", meta={"step": step, **(meta or {})})
+    if final.exists():  # left by a run that fell back past it, or a run now restarted
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    _fsync_dir(directory)
+    return final
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def list_checkpoints(directory: str | os.PathLike[str]) -> list[Path]:
+    """Complete checkpoint folders in ``directory``, oldest first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := STEP_RE.match(p.name))]
+    return [path for _, path in sorted(found) if path.is_dir()]
+
+
+def remove_temporaries(directory: str | os.PathLike[str]) -> None:
+    """Delete half-written folders left by a crash."""
+    directory = Path(directory)
+    if directory.is_dir():
+        for path in directory.glob(".step_*.tmp-*"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def prune(directory: str | os.PathLike[str], keep: int) -> None:
+    """Keep the ``keep`` newest checkpoints (0: keep all)."""
+    if keep > 0:
+        remove_checkpoints(list_checkpoints(directory)[:-keep])
+
+
+def remove_checkpoints(paths: list[Path]) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Read one checkpoint folder; a ConfigError says what is wrong with it."""
+    from micro_config import load_snapshot
+    from schemas import TrainLoop
+
+    path = Path(path)
+    missing = [name for name in FILES if not (path / name).is_file()]
+    if missing:
+        raise ConfigError(f"checkpoint {path} is incomplete: missing {', '.join(missing)}")
+    try:
+        loaded = {
+            name: torch.load(path / f"{name}.pt", map_location="cpu", weights_only=True)
+            for name in ("model", "optim", "state")
+        }
+    except Exception as exc:  # a truncated or corrupt file: torch raises various types
+        raise ConfigError(f"checkpoint {path} is corrupt: {_first_line(exc)}") from None
+    config = load_snapshot(path / "config.yaml", cls=TrainLoop)
+    return Checkpoint(path, loaded["model"], loaded["optim"], loaded["state"], config)
+
+
+def load_latest(directory: str | os.PathLike[str]) -> Checkpoint:
+    """The newest readable checkpoint in ``directory``, falling back past unreadable ones."""
+    candidates = list_checkpoints(directory)
+    if not candidates:
+        raise ConfigError(f"no checkpoint in {directory}")
+    for path in reversed(candidates):
+        try:
+            return load_checkpoint(path)
+        except ConfigError as exc:
+            warn(f"{exc}; falling back to the previous checkpoint")
+    raise ConfigError(f"no complete checkpoint in {directory} (all {len(candidates)} unreadable)")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
