@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 import types
@@ -71,7 +72,8 @@ def _line(visit: Visit, annotation: Any, others: list[str]) -> str:
     elif _holds_nodes(value):
         text = f"{visit.path}: {type_name(annotation)}"
     else:
-        text = f"{visit.path}: {type_name(annotation)} = {short_repr(value)}"
+        shown = value.name if isinstance(value, enum.Enum) else short_repr(value)  # as typed
+        text = f"{visit.path}: {type_name(annotation)} = {shown}"
     if others:
         text += f"  (shared; also reached as {', '.join(others)})"
     return text

@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 
 from .errors import ConfigError
 
+_UNSET = object()
+
 
 def is_dataclass_instance(value: object) -> bool:
     # type(value), not value: a dataclass *class* is not an instance.
@@ -30,7 +32,9 @@ def children(value: Any) -> Iterator[tuple[str, Any]]:
     """The direct children of ``value`` as ``(key, child)``: fields, list indices or dict keys."""
     if is_dataclass_instance(value):
         for f in dataclasses.fields(value):
-            yield f.name, getattr(value, f.name)
+            child = getattr(value, f.name, _UNSET)
+            if child is not _UNSET:  # an init=False field __post_init__ has not set yet
+                yield f.name, child
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             yield str(index), item

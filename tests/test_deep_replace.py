@@ -1,0 +1,379 @@
+"""deep_replace: nested dataclasses.replace that never mutates its input and keeps sharing."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from micro_config import (
+    ConfigError,
+    ConfigScriptDict,
+    ConfigScriptList,
+    MetaConfig,
+    deep_replace,
+    parse_args,
+)
+from micro_config.tree import is_node, walk
+from tests._h1_configs import (
+    Act,
+    AdamWConfig,
+    Checked,
+    Derived,
+    FrozenLeaf,
+    FrozenPair,
+    Heads,
+    Node,
+    TransformerConfig,
+    WikiDataConfig,
+    walkthrough,
+)
+
+# ------------------------------------------------------------------------------- the basics
+
+
+def test_the_original_readme_command_line() -> None:
+    config = walkthrough()
+    argv = ["epochs=1", "bsize=16", "model.transformer_config.hidden_dim=256"]
+    new = deep_replace(config, **parse_args(argv))
+    assert (new.epochs, new.bsize, new.model.transformer_config.hidden_dim) == (1, 16, 256)
+    assert (config.epochs, config.model.transformer_config.hidden_dim) == (10, 768)
+    assert new.unroll(MetaConfig(verbose=False))[0][2] == ("transformer", 256)
+
+
+def test_field_names_dotted_keys_and_nested_dicts_are_the_same_override() -> None:
+    config = walkthrough()
+    by_dots = deep_replace(config, **{"model.transformer_config.hidden_dim": 256, "epochs": 2})
+    by_dict = deep_replace(config, model={"transformer_config": {"hidden_dim": 256}}, epochs=2)
+    mixed = deep_replace(config, model={"transformer_config.hidden_dim": 256}, epochs=2)
+    assert by_dots == by_dict == mixed
+    assert by_dots.model.transformer_config.hidden_dim == 256
+
+
+def test_a_config_given_replaces_the_node() -> None:
+    config = walkthrough()
+    optim = AdamWConfig(lr=3e-4)
+    new = deep_replace(config, optim=optim)
+    assert new.optim is optim
+
+
+def test_sharing_survives() -> None:
+    config = walkthrough()
+    assert config.model.dataset is config.train_dataset
+    new = deep_replace(config, **{"model.dataset.max_len": 512})
+    assert new.model.dataset is new.train_dataset
+    assert new.train_dataset.max_len == 512
+    assert new.eval_dataset is config.eval_dataset  # an unshared sibling is untouched
+    assert new.optim is config.optim and new.model.transformer_config is config.model.transformer_config
+    assert config.train_dataset.max_len == 256
+
+
+def test_sharing_survives_when_the_change_is_reached_through_the_other_path() -> None:
+    config = walkthrough()
+    new = deep_replace(config, **parse_args(["train_dataset.max_len=8"]))
+    assert new.model.dataset is new.train_dataset and new.model.dataset.max_len == 8
+    assert new.model is not config.model  # it holds the changed node, so it is new too
+
+
+def test_the_same_override_through_two_paths_is_fine_but_two_values_conflict() -> None:
+    config = walkthrough()
+    same = deep_replace(config, **{"model.dataset.max_len": 8, "train_dataset.max_len": 8})
+    assert same.train_dataset.max_len == 8
+    with pytest.raises(ConfigError, match="conflicting overrides"):
+        deep_replace(config, **{"model.dataset.max_len": 8, "train_dataset.max_len": 9})
+
+
+def test_a_node_and_a_field_inside_it_conflict() -> None:
+    config = walkthrough()
+    with pytest.raises(ConfigError, match="conflicts"):
+        deep_replace(config, **{"optim": AdamWConfig(), "optim.lr": 1.0})
+    with pytest.raises(ConfigError, match="conflicts"):
+        deep_replace(config, **{"optim.lr": 1.0, "optim": AdamWConfig()})
+
+
+def test_the_result_is_a_new_root_even_without_changes() -> None:
+    config = walkthrough()
+    new = deep_replace(config)
+    assert new is not config and new == config
+    assert new.model is config.model
+
+
+# ---------------------------------------------------------------------------------- coercion
+
+
+def test_values_are_coerced_to_the_annotation() -> None:
+    config = walkthrough()
+    new = deep_replace(
+        config,
+        **parse_args(
+            [
+                "optim.lr=1",
+                "save_checkpoint_dir=5",
+                "model.transformer_config.act=RELU",
+                "model.transformer_config.dims=[3, 4]",
+                "out=runs/a",
+                "mode=eval",
+                "optim.weight_decay=0",
+            ]
+        ),
+    )
+    assert new.optim.lr == 1.0 and type(new.optim.lr) is float
+    assert new.save_checkpoint_dir == "5"
+    assert new.model.transformer_config.act is Act.RELU
+    assert new.model.transformer_config.dims == (3, 4)
+    assert new.out == pathlib.Path("runs/a")
+    assert new.mode == "eval"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["model.transformer_config.hidden_dim=abc"],
+         "model.transformer_config.hidden_dim: expected int, got 'abc'"),
+        (["epochs=true"], "epochs: expected int, got True"),
+        (["epochs=1.5"], "epochs: expected int, got 1.5"),
+        (["mode=test"], "mode: expected Literal['train', 'eval'], got 'test'"),
+        (["model.transformer_config.act=silu"], "model.transformer_config.act: expected Act"),
+        (["model.transformer_config.dims=[1, x]"],
+         "model.transformer_config.dims.1: expected int, got 'x'"),
+        (["opts={a: b}"], "opts.a: expected float, got 'b'"),
+    ],
+)
+def test_a_wrong_type_names_path_type_and_value(argv: list[str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        deep_replace(walkthrough(), **parse_args(argv))
+    assert str(info.value).startswith(message)
+
+
+# ------------------------------------------------------------------------ unknown keys
+
+
+def test_unknown_key_suggests_the_closest_full_path() -> None:
+    with pytest.raises(ConfigError) as info:
+        deep_replace(walkthrough(), **parse_args(["model.transformer_config.hiden_dim=1"]))
+    assert str(info.value) == (
+        "model.transformer_config.hiden_dim: no such field "
+        "(did you mean 'model.transformer_config.hidden_dim'?)"
+    )
+
+
+def test_a_typo_high_up_suggests_the_whole_path() -> None:
+    with pytest.raises(ConfigError) as info:
+        deep_replace(walkthrough(), **parse_args(["modle.transformer_config.hidden_dim=1"]))
+    assert info.value.path == "modle"
+    assert "did you mean 'model.transformer_config.hidden_dim'?" in str(info.value)
+
+
+def test_a_right_name_at_the_wrong_level_is_found() -> None:
+    with pytest.raises(ConfigError, match=r"did you mean 'model\.transformer_config\.hidden_dim'"):
+        deep_replace(walkthrough(), hidden_dim=1)
+
+
+def test_a_method_is_not_a_field() -> None:
+    with pytest.raises(ConfigError) as info:
+        deep_replace(walkthrough(), **{"model.unroll": 1})
+    assert info.value.path == "model.unroll"
+    assert "names a method, not a field" in str(info.value)
+    with pytest.raises(ConfigError, match="names a method"):
+        deep_replace(walkthrough(), **{"model.place_and_load": 1})
+
+
+def test_a_value_has_no_fields() -> None:
+    with pytest.raises(ConfigError) as info:
+        deep_replace(walkthrough(), **parse_args(["epochs.x=1"]))
+    assert info.value.path == "epochs.x"
+    assert "no such field" in str(info.value)
+    with pytest.raises(ConfigError, match="no such field"):
+        deep_replace(walkthrough(), **{"epochs.x": 1})
+
+
+# ------------------------------------------------------------------ lists, dicts, plain data
+
+
+def heads() -> Heads:
+    shared = WikiDataConfig(max_len=1)
+    return Heads(
+        heads=ConfigScriptDict(main=TransformerConfig(hidden_dim=2), aux=TransformerConfig()),
+        datasets=ConfigScriptList([shared, WikiDataConfig(), shared]),
+        layers=[TransformerConfig(), TransformerConfig()],
+    )
+
+
+def test_config_script_list_indices_negative_included_and_dict_keys() -> None:
+    config = heads()
+    new = deep_replace(
+        config, **parse_args(["datasets.1.max_len=8", "heads.main.hidden_dim=4", "layers.-1.heads=3"])
+    )
+    assert new.datasets[1].max_len == 8 and type(new.datasets) is ConfigScriptList
+    assert new.heads["main"].hidden_dim == 4 and type(new.heads) is ConfigScriptDict
+    assert new.heads["aux"] is config.heads["aux"]
+    assert new.layers[1].heads == 3 and new.layers[0] is config.layers[0]
+    shared = deep_replace(config, **{"datasets.-1.max_len": 5})
+    assert shared.datasets[0] is shared.datasets[2] and shared.datasets[0].max_len == 5
+
+
+def test_bad_index_and_key() -> None:
+    with pytest.raises(ConfigError, match=r"no such index \(length 3\)"):
+        deep_replace(heads(), **{"datasets.3.max_len": 1})
+    with pytest.raises(ConfigError) as info:
+        deep_replace(heads(), **parse_args(["heads.mian.hidden_dim=1"]))
+    assert str(info.value).startswith("heads.mian: no such key (did you mean 'heads.main")
+
+
+def test_plain_dict_entries_and_tuple_items() -> None:
+    config = walkthrough()
+    new = deep_replace(config, **parse_args(["opts.b=2", "model.transformer_config.dims.0=7"]))
+    assert new.opts == {"a": 1.0, "b": 2.0}
+    assert new.model.transformer_config.dims == (7, 2)
+    assert config.opts == {"a": 1.0} and config.model.transformer_config.dims == (1, 2)
+    whole = deep_replace(config, **parse_args(["opts={b: 3}"]))  # a dict value is the value
+    assert whole.opts == {"b": 3.0}
+
+
+def test_a_dict_for_an_empty_optional_config_builds_it() -> None:
+    config = dataclasses.replace(walkthrough(), optim=None)
+    new = deep_replace(config, **parse_args(["optim.lr=0.5"]))
+    assert new.optim == AdamWConfig(lr=0.5)
+    with pytest.raises(ConfigError, match="no such field"):
+        deep_replace(config, **parse_args(["optim.rl=0.5"]))
+
+
+# ------------------------------------------------------------- frozen, derived, post_init
+
+
+def test_frozen_dataclasses_and_init_false_fields() -> None:
+    leaf = FrozenLeaf(1)
+    pair = FrozenPair(left=leaf, right=leaf)
+    new = deep_replace(pair, **{"left.value": 5})
+    assert new.left is new.right and new.left.value == 5
+    assert new.total == 10  # __post_init__ re-ran
+    with pytest.raises(ConfigError, match="init=False"):
+        deep_replace(pair, total=3)
+
+
+def test_init_false_field_not_set_by_post_init_is_carried_over() -> None:
+    config = Derived(size=1)
+    config.cache = ["built"]
+    new = deep_replace(config, size=3)
+    assert new.size == 3 and new.cache == ["built"]
+
+
+def test_post_init_errors_become_config_errors_with_the_path() -> None:
+    config = Node(a=Checked(1))
+    with pytest.raises(ConfigError) as info:
+        deep_replace(config, **{"a.size": -1})
+    assert info.value.path == "a" and "size must be >= 0" in str(info.value)
+
+
+def test_a_cycle_is_a_config_error() -> None:
+    node = Node()
+    node.a = node
+    with pytest.raises(ConfigError, match="cycle"):
+        deep_replace(node, x=1)
+
+
+def test_alias_bomb_is_linear() -> None:
+    # 40 levels, each level's two fields hold the same child: 2**40 paths, 41 nodes.
+    node = Node(x=0)
+    for level in range(1, 41):
+        node = Node(a=node, b=node, x=level)
+    bottom = ".".join(["a"] * 40) + ".x"
+    new = deep_replace(node, **{bottom: 99})
+    probe = new
+    for _ in range(40):
+        assert probe.a is probe.b
+        probe = probe.a
+    assert probe.x == 99
+    assert len({id(v.value) for v in walk(new) if is_node(v.value)}) == 41
+
+
+def test_not_a_config() -> None:
+    with pytest.raises(TypeError):
+        deep_replace({"a": 1}, a=2)
+
+
+# ------------------------------------------------------------------------ property tests
+
+
+@st.composite
+def shared_trees(draw: st.DrawFn) -> Node:
+    """A DAG of Nodes where later nodes may refer to any earlier one (sharing arises)."""
+    nodes: list[Any] = []
+    for x in range(draw(st.integers(1, 7))):
+        def pick() -> Any:
+            kind = draw(st.sampled_from(["none", "int", "node", "list"]))
+            if kind == "node" and nodes:
+                return draw(st.sampled_from(nodes))
+            if kind == "list" and nodes:
+                items = draw(st.lists(st.sampled_from(nodes), max_size=3))
+                return ConfigScriptList(items)
+            return draw(st.integers(0, 5)) if kind == "int" else None
+
+        nodes.append(Node(a=pick(), b=pick(), x=x))
+    return nodes[-1]
+
+
+def snapshot(root: Any) -> Any:
+    """Every node's identity and own values, in walk order: equal before and after means
+    nothing was mutated or re-wired."""
+    return [
+        (v.path, id(v.value), v.first_path, None if is_node(v.value) else repr(v.value))
+        for v in walk(root)
+    ]
+
+
+def node_places(root: Any) -> dict[str, Any]:
+    return {v.path: v.value for v in walk(root) if v.first_path is None and is_node(v.value)}
+
+
+def all_node_paths(root: Any) -> list[tuple[str, Any]]:
+    """Every path (shared nodes reached through each of them) to every node."""
+    out: list[tuple[str, Any]] = []
+
+    def visit(value: Any, path: str) -> None:
+        if is_node(value):
+            out.append((path, value))
+        if is_node(value) or isinstance(value, list):
+            for key, child in (
+                enumerate(value) if isinstance(value, list) else ((f, getattr(value, f)) for f in "ab")
+            ):
+                visit(child, f"{path}.{key}" if path else str(key))
+
+    visit(root, "")
+    return out
+
+
+def at(root: Any, path: str) -> Any:
+    for part in path.split(".") if path else []:
+        root = root[int(part)] if isinstance(root, list) else getattr(root, part)
+    return root
+
+
+@settings(max_examples=80, deadline=None)
+@given(shared_trees(), st.data())
+def test_never_mutates_and_keeps_every_shared_node_shared(root: Node, data: st.DataObject) -> None:
+    places = [p for p, v in node_places(root).items() if isinstance(v, Node)]
+    target = data.draw(st.sampled_from(places or [""]))
+    before = snapshot(root)
+    new = deep_replace(root, **{f"{target}.x" if target else "x": 100})
+    assert snapshot(root) == before  # the input is untouched
+
+    old_paths = all_node_paths(root)
+    mapping: dict[int, Any] = {}
+    for path, old in old_paths:
+        new_node = at(new, path)
+        # each old node maps to exactly one new node, wherever it is reached from
+        assert mapping.setdefault(id(old), new_node) is new_node
+    # distinct old nodes stay distinct (no accidental merging)
+    assert len({id(v) for v in mapping.values()}) == len(mapping)
+    changed = at(root, target)
+    assert at(new, target).x == 100
+    for path, old in old_paths:
+        if old is changed:
+            assert at(new, path).x == 100
+        elif not any(o is changed for p, o in all_node_paths(old)):
+            assert at(new, path) is old  # untouched subtrees are reused as they are

@@ -1,0 +1,122 @@
+"""parse_args: `key=value` tokens, dotted keys nested, values read as YAML flow values."""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from micro_config import ConfigError, parse_args
+from micro_config.overrides import parse_value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("16", 16),
+        ("-1", -1),
+        ("+3", 3),
+        ("1.5e-4", 1.5e-4),
+        ("1e-4", 1e-4),  # a string to PyYAML's YAML 1.1 resolver
+        ("1.5e4", 15000.0),  # likewise
+        ("2.", 2.0),
+        (".5", 0.5),
+        ("010", 10),  # not YAML 1.1's octal
+        ("0x10", 16),
+        ("true", True),
+        ("False", False),
+        ("null", None),
+        ("~", None),
+        ("[1, 2]", [1, 2]),
+        ("{a: 1, b: [x, 2.5]}", {"a": 1, "b": ["x", 2.5]}),
+        ("x=y", "x=y"),
+        ("hello world", "hello world"),
+        ("'16'", "16"),  # quotes force a string
+        ("yes", "yes"),  # YAML 1.2: not a bool
+        ("on", "on"),
+        ("2024-01-01", "2024-01-01"),  # no dates
+        ("1:30", "1:30"),  # no sexagesimal
+        ("a: b", "a: b"),  # block YAML is not a flow value
+        ("- a", "- a"),
+        ("-", "-"),
+        ("a # b", "a # b"),  # nothing silently dropped as a comment
+        ("#tag", "#tag"),
+        ("[1, 2", "[1, 2"),  # broken flow: stays text
+        ("!!python/object:os.system x", "!!python/object:os.system x"),
+        ("", ""),
+        ("data/wiki.train.raw", "data/wiki.train.raw"),
+    ],
+)
+def test_values_are_yaml_flow_values(text: str, expected: Any) -> None:
+    value = parse_value(text)
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+def test_special_floats() -> None:
+    assert parse_value(".inf") == math.inf
+    assert parse_value("-.inf") == -math.inf
+    assert math.isnan(parse_value(".nan"))
+
+
+def test_dotted_keys_nest_and_everything_after_the_first_equals_is_the_value() -> None:
+    args = parse_args(["epochs=1", "model.transformer_config.hidden_dim=256", "a.b=c=d", "a.e=[1]"])
+    assert args == {
+        "epochs": 1,
+        "model": {"transformer_config": {"hidden_dim": 256}},
+        "a": {"b": "c=d", "e": [1]},
+    }
+
+
+def test_reads_sys_argv_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["train.py", "bsize=16", "lr=1e-4"])
+    assert parse_args() == {"bsize": 16, "lr": 1e-4}
+    assert parse_args([]) == {}
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        ["epochs"],  # no `=`
+        ["=1"],  # empty key
+        ["a..b=1"],  # empty segment
+        ["a.=1"],
+        ["a=1", "a.b=2"],  # a value and a field of it
+        ["a.b=2", "a=1"],
+        ["a=1", "a=2"],  # given twice: silently keeping one would hide a mistake
+    ],
+)
+def test_bad_tokens_are_config_errors(tokens: list[str]) -> None:
+    with pytest.raises(ConfigError):
+        parse_args(tokens)
+
+
+def test_error_names_the_offending_key() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_args(["a=1", "a.b=2"])
+    assert info.value.path == "a.b"
+    with pytest.raises(ConfigError, match="expected key=value, got 'epochs'"):
+        parse_args(["epochs"])
+
+
+_SCALARS = st.one_of(
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.text(alphabet="abcxyz_/", min_size=1, max_size=8),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(_SCALARS, st.lists(_SCALARS, max_size=4)))
+def test_python_values_written_as_yaml_flow_come_back(value: Any) -> None:
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+    text = text.removesuffix("\n...").strip()
+    assert parse_args([f"k={text}"]) == {"k": value}
