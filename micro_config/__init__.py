@@ -26,8 +26,8 @@ __version__ = "0.2.0"
 _LAZY = {
     "parse_args": "overrides",
     "deep_replace": "overrides",
-    "describe": "cli",
-    "cli": "cli",
+    "describe": "script_cli",
+    "cli": "script_cli",
     "to_data": "dump",
     "to_yaml": "dump",
     "to_json": "dump",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import os
 import sys
-import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,17 +93,3 @@ def cli(config: Any, argv: Sequence[str] | None = None) -> Any:
     except ConfigError as exc:
         print("error: " + str(exc).replace("\n", " "), file=sys.stderr)
         raise SystemExit(2) from None
-
-
-
-class _CallableModule(types.ModuleType):
-    """``micro_config.cli`` names both this module and the function: an import of the module
-    (``from micro_config.cli import describe``) makes the package attribute the module, so the
-    module calls through to the function and ``from micro_config import cli; cli(config)``
-    works either way."""
-
-    def __call__(self, config: Any, argv: Sequence[str] | None = None) -> Any:
-        return cli(config, argv)
-
-
-sys.modules[__name__].__class__ = _CallableModule
