@@ -150,6 +150,66 @@ def load_latest(directory: str | os.PathLike[str]) -> Checkpoint:
     raise ConfigError(f"no complete checkpoint in {directory} (all {len(candidates)} unreadable)")
 
 
+class Checkpointer:
+    """Writes a run's checkpoints and keeps its snapshot ``<snapshot_dir>/<run_name>.yaml``
+    current (its ``meta`` says the status, the step and the newest checkpoint)."""
+
+    def __init__(self, directory: Path, config: Any, snapshot: Path, keep: int) -> None:
+        self.directory = directory
+        self.config = config
+        self.snapshot = snapshot
+        self.keep = keep
+        self.meta = {"run_name": config.run_name, "checkpoint_dir": config.save_checkpoint_dir}
+        self.last: Path | None = None
+
+    def start_fresh(self) -> None:
+        old = list_checkpoints(self.directory)
+        if old:
+            warn(f"new run: removing {len(old)} old checkpoint(s) from {self.directory}")
+            remove_checkpoints(old)
+        remove_temporaries(self.directory)
+
+    def restore(self, checkpoint: Checkpoint, model: Any, optimizer: Any, scheduler: Any) -> None:
+        """Load the states and drop what a resume from this checkpoint makes stale."""
+        model.load_state_dict(checkpoint.model)
+        optimizer.load_state_dict(checkpoint.optim["optimizer"])
+        scheduler.load_state_dict(checkpoint.optim["scheduler"])
+        step = checkpoint.state["step"]
+        newer = [p for p in list_checkpoints(self.directory) if step_of(p) > step]
+        if newer:  # an abandoned future, or the unreadable ones fallen back past
+            warn(f"removing {len(newer)} checkpoint(s) newer than step {step}")
+            remove_checkpoints(newer)
+        remove_temporaries(self.directory)
+        self.last = checkpoint.path
+
+    def save(self, step: int, model: Any, optimizer: Any, scheduler: Any, loop: dict) -> Path:
+        optim = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
+        self.last = save_checkpoint(
+            self.directory,
+            step,
+            model=model.state_dict(),
+            optim=optim,
+            state=loop,
+            config=self.config,
+            meta=self.meta,
+        )
+        prune(self.directory, self.keep)
+        self.write_snapshot(step, "running")
+        return self.last
+
+    def write_snapshot(self, step: int, status: str) -> None:
+        from micro_config import save_snapshot
+
+        meta = {**self.meta, "status": status, "step": step}
+        if self.last is not None:
+            meta["checkpoint"] = self.last.name
+        save_snapshot(self.config, self.snapshot, meta=meta)
+
+
+def step_of(path: Path) -> int:
+    return int(path.name.split("_")[1])
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

@@ -25,6 +25,45 @@ class RunResult:
     checkpoint: Path | None = None
 
 
+@dataclass
+class Cursor:
+    """Where the loop stands: optimizer steps taken, epoch, and position in this epoch's
+    shuffled ``order`` of chunks. With the RNG states it is all a resume needs."""
+
+    step: int
+    epoch: int
+    position: int
+    order: torch.Tensor
+
+    @classmethod
+    def start(cls, count: int, shuffle: torch.Generator) -> Cursor:
+        return cls(0, 0, 0, torch.randperm(count, generator=shuffle))
+
+    def next_batch(self, chunks: torch.Tensor, bsize: int, shuffle: torch.Generator) -> Any:
+        """The next ``bsize`` chunks; a new epoch (reshuffled) when too few are left."""
+        if self.position + bsize > len(self.order):
+            self.epoch, self.position = self.epoch + 1, 0
+            self.order = torch.randperm(len(self.order), generator=shuffle)
+        indices = self.order[self.position : self.position + bsize]
+        self.position += bsize
+        return chunks[indices]
+
+    def state_dict(self, shuffle: torch.Generator) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "position": self.position,
+            "order": self.order,
+            "rng": rng_state(shuffle),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], shuffle: torch.Generator) -> Cursor:
+        """The cursor saved in ``state``; every RNG is set back as it was at that moment."""
+        set_rng_state(state["rng"], shuffle)
+        return cls(state["step"], state["epoch"], state["position"], state["order"])
+
+
 def setup_torch(seed: int, deterministic: bool, num_threads: int | None) -> None:
     """Seed every generator the run draws from; make CPU kernels bitwise reproducible."""
     if num_threads is not None:
@@ -101,6 +140,12 @@ class MetricsLog:
 
     def close(self) -> None:
         self.file.close()
+
+    def __enter__(self) -> MetricsLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

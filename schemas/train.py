@@ -84,195 +84,117 @@ class TrainLoop(ConfigScript):
     def unroll(self, metaconfig: MetaConfig) -> Any:
         return self.run(metaconfig)
 
+    def total_steps(self, chunks: int) -> int:
+        """Steps in the whole run: ``epochs`` full epochs, or fewer with ``max_steps``."""
+        per_epoch = chunks // self.bsize
+        if per_epoch == 0:
+            raise ConfigError(f"{self.bsize} is more than the {chunks} training chunks", "bsize")
+        total = self.epochs * per_epoch
+        return total if self.max_steps is None else min(total, self.max_steps)
+
     def run(self, metaconfig: MetaConfig | None = None, resume_from: str | None = None) -> Any:
         """Train from scratch, or continue from a checkpoint: ``resume_from`` is a
         ``step_NNNNNN`` folder or a folder holding them (its newest complete one is used).
-        Returns an ``lm_demo.loop.RunResult``."""
+        Returns an ``lm_demo.loop.RunResult`` (the model and this process's logs)."""
         metaconfig = metaconfig if metaconfig is not None else MetaConfig()
-        self.check(metaconfig)
+        self.check(metaconfig)  # missing files fail before the heavy imports
         import torch
         from tqdm import tqdm
 
-        from lm_demo import checkpoint as ckpt
-        from lm_demo.loop import (
-            MetricsLog,
-            RunResult,
-            evaluate,
-            rng_state,
-            set_rng_state,
-            setup_torch,
-        )
-        from micro_config import save_snapshot
+        from lm_demo.checkpoint import STEP_RE, Checkpointer, load_checkpoint, load_latest
+        from lm_demo.loop import Cursor, MetricsLog, RunResult, evaluate, setup_torch
 
-        ckpt_dir = Path(metaconfig.convert_path(self.save_checkpoint_dir))
         resumed = None
         if resume_from is not None:
-            resumed = _load_resume_point(Path(resume_from))
+            where = Path(resume_from)
+            resumed = load_checkpoint(where) if STEP_RE.match(where.name) else load_latest(where)
             check_resumable(resumed.config, self)
         setup_torch(self.seed, self.deterministic, self.num_threads)
-        data: dict[str, Any] = {}
-        for name in ("train_dataset", "eval_dataset"):
-            try:
-                data[name] = getattr(self, name).unroll(metaconfig)
-            except ConfigError as err:
-                raise err.under(name) from None
-        train_chunks, eval_chunks = data["train_dataset"].chunks, data["eval_dataset"].chunks
+        train_chunks = self._unroll_data("train_dataset", metaconfig).chunks
+        eval_chunks = self._unroll_data("eval_dataset", metaconfig).chunks
         model = self.model.unroll(metaconfig)
         device = next(model.parameters()).device
         optimizer, scheduler = self.optim.unroll(metaconfig)(model)
-        shuffle = torch.Generator().manual_seed(self.seed)
-
-        if resumed is not None:
-            model.load_state_dict(resumed.model)
-            optimizer.load_state_dict(resumed.optim["optimizer"])
-            scheduler.load_state_dict(resumed.optim["scheduler"])
-            state = resumed.state
-            step, epoch, position, order = (
-                state["step"],
-                state["epoch"],
-                state["position"],
-                state["order"],
-            )
-            if len(order) != len(train_chunks):
+        shuffle = torch.Generator().manual_seed(self.seed)  # the loop's own: data order only
+        saver = Checkpointer(
+            Path(metaconfig.convert_path(self.save_checkpoint_dir)),
+            self,
+            self.snapshot_path(metaconfig),
+            self.keep_checkpoints,
+        )
+        if resumed is None:
+            saver.start_fresh()
+            cursor = Cursor.start(len(train_chunks), shuffle)
+        else:
+            saver.restore(resumed, model, optimizer, scheduler)
+            cursor = Cursor.from_state(resumed.state, shuffle)  # after init: RNGs as saved
+            if len(cursor.order) != len(train_chunks):
                 raise ConfigError(
                     f"the data has {len(train_chunks)} chunks but the checkpoint was trained "
-                    f"on {len(order)}; resume with the same data",
+                    f"on {len(cursor.order)}; resume with the same data",
                     "train_dataset",
                 )
-            set_rng_state(state["rng"], shuffle)
-            newer = [p for p in ckpt.list_checkpoints(ckpt_dir) if _step_of(p) > step]
-            if newer:  # an abandoned future (or the corrupt ones fallen back past)
-                ckpt.warn(f"removing {len(newer)} checkpoint(s) newer than step {step}")
-                ckpt.remove_checkpoints(newer)
-            print(f"resuming from {resumed.path} (step {step}, epoch {epoch})", flush=True)
-        else:
-            old = ckpt.list_checkpoints(ckpt_dir)
-            if old:
-                ckpt.warn(f"new run: removing {len(old)} old checkpoint(s) from {ckpt_dir}")
-                ckpt.remove_checkpoints(old)
-            step, epoch, position = 0, 0, 0
-            order = torch.randperm(len(train_chunks), generator=shuffle)
-        ckpt.remove_temporaries(ckpt_dir)
-
-        steps_per_epoch = len(train_chunks) // self.bsize
-        if steps_per_epoch == 0:
-            raise ConfigError(
-                f"{self.bsize} is larger than the {len(train_chunks)} training chunks", "bsize"
-            )
-        total = self.epochs * steps_per_epoch
-        if self.max_steps is not None:
-            total = min(total, self.max_steps)
-        metrics = MetricsLog(ckpt_dir / "metrics.jsonl", keep_until=step if resumed else None)
-        snapshot = self.snapshot_path(metaconfig)
-        meta = {"run_name": self.run_name, "checkpoint_dir": self.save_checkpoint_dir}
-        save_snapshot(self, snapshot, meta={**meta, "status": "running", "step": step})
-        result = RunResult(model, step, epoch, checkpoint=resumed.path if resumed else None)
-        clip = self.optim.grad_clip
+            print(f"resuming from {resumed.path} (step {cursor.step}, epoch {cursor.epoch})")
+        total = self.total_steps(len(train_chunks))
+        if cursor.step >= total:
+            print(f"already at step {cursor.step} of {total}: raise max_steps or epochs")
+        saver.write_snapshot(cursor.step, "running")
+        result = RunResult(model, cursor.step, cursor.epoch, checkpoint=saver.last)
+        keep_until = None if resumed is None else cursor.step
         bar = tqdm(
-            total=total, initial=step, disable=not self.progress, unit="step", dynamic_ncols=True
+            total=total,
+            initial=cursor.step,
+            disable=not self.progress,
+            unit="step",
+            dynamic_ncols=True,
         )
-
-        def save() -> None:
-            loop_state = {
-                "step": step,
-                "epoch": epoch,
-                "position": position,
-                "order": order,
-                "rng": rng_state(shuffle),
-            }
-            optim_state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
-            metrics.flush()
-            result.checkpoint = ckpt.save_checkpoint(
-                ckpt_dir,
-                step,
-                model=model.state_dict(),
-                optim=optim_state,
-                state=loop_state,
-                config=self,
-                meta=meta,
-            )
-            ckpt.prune(ckpt_dir, self.keep_checkpoints)
-            save_snapshot(
-                self,
-                snapshot,
-                meta={
-                    **meta,
-                    "status": "running",
-                    "step": step,
-                    "checkpoint": result.checkpoint.name,
-                },
-            )
-
-        if step >= total:
-            print(
-                f"already at step {step} of {total}: raise max_steps or epochs to train further",
-                flush=True,
-            )
-        model.train()
-        try:
-            while step < total:
-                if position + self.bsize > len(train_chunks):  # epoch over: reshuffle
-                    epoch, position = epoch + 1, 0
-                    order = torch.randperm(len(train_chunks), generator=shuffle)
-                batch = train_chunks[order[position : position + self.bsize]].to(device)
-                position += self.bsize
+        with MetricsLog(saver.directory / "metrics.jsonl", keep_until) as metrics, bar:
+            model.train()
+            while cursor.step < total:
+                batch = cursor.next_batch(train_chunks, self.bsize, shuffle).to(device)
                 loss, logs = model.get_loss(batch)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                if clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+                if self.optim.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), self.optim.grad_clip)
                 optimizer.step()
                 scheduler.step()
-                step += 1
+                cursor.step += 1
+                step = cursor.step
                 record = {
                     "step": step,
-                    "epoch": epoch,
-                    "loss": logs["loss"],
-                    "bits_per_byte": logs["bits_per_byte"],
-                    "tokens": logs["tokens"],
+                    "epoch": cursor.epoch,
+                    **logs,
                     "lr": scheduler.get_last_lr()[0],
                 }
                 metrics.write(record)
                 result.train_log.append(record)
                 bar.update(1)
                 if step % 10 == 0:
-                    bar.set_postfix(epoch=epoch, loss=f"{logs['loss']:.3f}", refresh=False)
+                    bar.set_postfix(epoch=cursor.epoch, loss=f"{logs['loss']:.3f}", refresh=False)
                 if step % self.eval_every == 0 or step == total:
                     scores = evaluate(model, eval_chunks, self.bsize, self.eval_batches, device)
-                    record = {"step": step, **scores}
-                    metrics.write(record)
-                    result.eval_log.append(record)
+                    metrics.write({"step": step, **scores})
+                    result.eval_log.append({"step": step, **scores})
                     bar.write(
                         f"step {step}: train loss {logs['loss']:.4f}, eval loss "
-                        f"{scores['eval_loss']:.4f} ({scores['eval_bits_per_byte']:.3f} "
-                        "bits/byte)"
+                        f"{scores['eval_loss']:.4f} "
+                        f"({scores['eval_bits_per_byte']:.3f} bits/byte)"
                     )
                 if step % self.save_every == 0 or step == total:
-                    save()
-        finally:
-            bar.close()
-            metrics.close()
-        if result.checkpoint is None or result.checkpoint.name != ckpt.step_name(step):
-            save()  # resumed with nothing left to do, or an empty run: still leave a checkpoint
-        save_snapshot(
-            self,
-            snapshot,
-            meta={**meta, "status": "finished", "step": step, "checkpoint": result.checkpoint.name},
-        )
-        result.step, result.epoch = step, epoch
+                    metrics.flush()  # the log is complete up to every checkpoint
+                    saver.save(step, model, optimizer, scheduler, cursor.state_dict(shuffle))
+        if saver.last is None or saver.last.name != f"step_{cursor.step:06d}":
+            saver.save(cursor.step, model, optimizer, scheduler, cursor.state_dict(shuffle))
+        saver.write_snapshot(cursor.step, "finished")
+        result.step, result.epoch, result.checkpoint = cursor.step, cursor.epoch, saver.last
         return result
 
-
-def _step_of(path: Path) -> int:
-    return int(path.name.split("_")[1])
-
-
-def _load_resume_point(path: Path) -> Any:
-    from lm_demo import checkpoint as ckpt
-
-    if ckpt.STEP_RE.match(path.name):
-        return ckpt.load_checkpoint(path)
-    return ckpt.load_latest(path)
+    def _unroll_data(self, name: str, metaconfig: MetaConfig) -> Any:
+        try:
+            return getattr(self, name).unroll(metaconfig)
+        except ConfigError as err:
+            raise err.under(name) from None
 
 
 def check_resumable(old: TrainLoop, new: TrainLoop) -> None:
