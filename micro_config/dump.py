@@ -705,3 +705,20 @@ def to_json(config: Any) -> str:
     with gc_paused():
         data, shared = _convert(config)
         return json_text(data, shared)
+
+
+# ---------------------------------------------------------------------------- documents
+
+
+def document_text(config: Any, meta: dict[str, Any], fmt: str, version: int = 1) -> str:
+    """A snapshot document (``micro_config``, ``meta``, ``config``) as ``"yaml"`` or ``"json"``
+    text. Anchor/id names come from paths inside ``config`` (or ``meta``), not the document."""
+    with gc_paused():
+        conv = _ToData()
+        try:
+            meta_data = conv.value(dict(meta), ANY)
+        except ConfigError as exc:
+            raise exc.under("meta") from None
+        doc = {"micro_config": version, "meta": meta_data, "config": conv.value(config, ANY)}
+        write = yaml_text if fmt == "yaml" else json_text
+        return write(doc, conv.shared, document=True)

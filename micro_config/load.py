@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .coerce import field_types, type_name
+from .coerce import field_types, type_name, unwrap_optional
 from .dump import (
     ANY,
     ID,
@@ -383,8 +383,32 @@ def _exact_types(annotation: Any) -> frozenset[type]:
 
 class _Field(typing.NamedTuple):
     shape: Shape
-    exact: frozenset[type]
-    check: Callable[[Any], bool] | None
+    exact: frozenset[type]  # types that surely fit
+    check: Callable[[Any], bool] | None  # the full check (None: anything fits)
+    seq: Callable[[list[Any]], Any] | None  # for a collection of plain scalars: its builder...
+    leaves: frozenset[type]  # ...and the scalar types its items may have
+
+
+_SCALAR_TYPES = frozenset({int, float, str, bool, _NoneType})
+
+
+def _scalar_collection(annotation: Any) -> tuple[Callable[[list[Any]], Any] | None, frozenset]:
+    """``list[float]``, ``tuple[int, ...]``, ``frozenset[str]``...: a parsed list whose items all
+    have one of these exact types becomes the value in one call, without a per-item walk."""
+    ann, _ = unwrap_optional(annotation)
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    builders = {list: list, tuple: tuple, set: set, frozenset: frozenset}
+    if origin not in builders or not args or (origin is tuple and args[1:] != (Ellipsis,)):
+        return None, frozenset()
+    leaves = _exact_types(args[0])
+    if not leaves or not leaves <= _SCALAR_TYPES:
+        return None, frozenset()
+    return builders[origin], leaves
+
+
+def _field(shape: Shape, annotation: Any) -> _Field:
+    return _Field(shape, _exact_types(annotation), _check_of(annotation),
+                  *_scalar_collection(annotation))
 
 
 class _Plan:
@@ -395,7 +419,7 @@ class _Plan:
     def __init__(self, cls: type) -> None:
         self.cls = cls
         self.fields = {
-            name: _Field(shape, _exact_types(ann), _check_of(ann))
+            name: _field(shape, ann)
             for name, shape, ann in class_fields(cls)
         }
         self.names = tuple(self.fields)
@@ -472,6 +496,8 @@ class _Builder:
         self.strict = strict
         self.memo: dict[int, Any] = {}
         self.classes: dict[tuple[Any, bool], type] = {}
+        self.placed: dict[tuple[Any, bool, Shape], type] = {}  # classes checked against a place
+        self.strs: dict[type, dict[str, Any]] = {}
         self.stack: list[Any] = []  # keys down to the current node, for warnings
         self.defaulted: dict[tuple[type, str], list[str]] = {}
         self.dropped: dict[tuple[type, str], list[str]] = {}
@@ -479,14 +505,19 @@ class _Builder:
     # -- classes
 
     def resolve(self, name: Any, shape: Shape, marker: bool) -> type:
+        try:
+            return self.placed[(name, marker, shape)]
+        except (KeyError, TypeError):
+            pass
         key = (name, marker)
-        cls = self.classes.get(key)
+        cls = self.classes.get(key) if type(name) is str else None
         if cls is None:
             cls = self.classes[key] = self._resolve(name, marker)
         if not _fits(cls, shape):
             raise ConfigError(f"{name} does not fit here: expected {_expected(shape)}")
         if shape.classes is None and not issubclass(cls, ConfigScript):
             self._check_open(cls, name)
+        self.placed[(name, marker, shape)] = cls
         return cls
 
     def _resolve(self, name: Any, marker: bool) -> type:
@@ -530,14 +561,18 @@ class _Builder:
         return d
 
     def _str(self, d: str, cls: type) -> Any:
-        if issubclass(cls, enum.Enum):
-            member = cls.__members__.get(d)
-            if member is None:
+        """An Enum member by name, or a Path (each text made once per load: both immutable)."""
+        table = self.strs.get(cls)
+        if table is None:
+            table = self.strs[cls] = dict(cls.__members__) if issubclass(cls, enum.Enum) else {}
+        value = table.get(d)
+        if value is None:
+            if issubclass(cls, enum.Enum):
                 raise ConfigError(
-                    f"{d!r} is not a member of {cls.__qualname__}{did_you_mean(d, cls.__members__)}"
+                    f"{d!r} is not a member of {cls.__qualname__}{did_you_mean(d, table)}"
                 )
-            return member
-        return cls(d)
+            value = table[d] = cls(d)
+        return value
 
     def _child(self, d: Any, shape: Shape, key: Any) -> Any:
         self.stack.append(key)
@@ -657,7 +692,6 @@ class _Builder:
         fields = plan.fields
         kwargs: dict[str, Any] = {}
         slow: list[str] | None = None
-        stack = self.stack
         for k, v in d.items():
             f = fields.get(k)
             if f is None:
@@ -665,13 +699,22 @@ class _Builder:
                     self._unknown(cls, plan, k)
                 continue
             tv = type(v)
-            if tv is dict or tv is list or (tv is str and f.shape.str_as is not None):
-                stack.append(k)
+            if tv is list and f.seq is not None and set(map(type, v)) <= f.leaves:
+                kwargs[k] = f.seq(v)  # checked already: the common list[float], tuple[int, ...]
+                continue
+            if tv is dict or tv is list:
+                self.stack.append(k)
                 try:
                     v = self.build(v, f.shape)
                 except ConfigError as exc:
                     raise exc.under(k) from None
-                stack.pop()
+                self.stack.pop()
+                tv = type(v)
+            elif tv is str and f.shape.str_as is not None:
+                try:
+                    v = self._str(v, f.shape.str_as)
+                except ConfigError as exc:
+                    raise exc.under(k) from None
                 tv = type(v)
             if tv not in f.exact and f.check is not None and not f.check(v):
                 if slow is None:
