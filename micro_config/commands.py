@@ -20,7 +20,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .diff import Change, diff_data, entries, join, read_data, snapshot_file, tag, walk_items
+from .diff import (
+    Change,
+    diff_data,
+    entries,
+    join,
+    read_data,
+    read_text,
+    snapshot_file,
+    tag,
+    walk_items,
+)
 from .errors import ConfigError, did_you_mean
 from .tree import is_node
 
@@ -42,11 +52,13 @@ def import_object(spec: str) -> Any:
         raise ConfigError(f"{spec}: no module named {err.name!r}") from None
     except Exception as err:  # the user's module failed: say so in one line
         raise ConfigError(f"{spec}: importing {module_name} failed: {_one_line(err)}") from None
+    owner = module_name
     for name in attr.split("."):
         if not hasattr(value, name):
             public = [n for n in dir(value) if not n.startswith("_")]
-            raise ConfigError(f"{spec}: {name!r} not found{did_you_mean(name, public)}")
+            raise ConfigError(f"{spec}: {owner} has no {name!r}{did_you_mean(name, public)}")
         value = getattr(value, name)
+        owner = f"{owner}.{name}"
     if not is_node(value) and callable(value):
         try:
             value = value()
@@ -123,17 +135,6 @@ def scalar(value: Any) -> str:
     return str(value)
 
 
-def jsonable(value: Any) -> Any:
-    """Data as RFC 8259 JSON values: nan/inf become the format's float marker."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return {"_type_": "float", "value": scalar(value)}
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    return value
-
-
 # ---------------------------------------------------------------- diff output
 
 _COLORS = {"path": "\033[1m", "old": "\033[31m", "new": "\033[32m", "note": "\033[33m"}
@@ -173,8 +174,8 @@ def change_json(change: Change) -> dict[str, Any]:
     return {
         "path": change.path,
         "kind": change.kind,
-        "old": jsonable(change.old),
-        "new": jsonable(change.new),
+        "old": change.old,
+        "new": change.new,
         "also": list(change.also),
     }
 
@@ -207,15 +208,6 @@ def path_lines(data: Any) -> Iterator[str]:
     yield from visit("", data)
 
 
-def show_text(spec: str, data: Any, as_json: bool) -> str:
-    from . import dump
-
-    if is_object_spec(spec):
-        obj = import_object(spec)
-        return dump.to_json(obj) if as_json else dump.to_yaml(obj)
-    return dump.data_to_json(data) if as_json else dump.data_to_yaml(data)
-
-
 # ---------------------------------------------------------------- validate
 
 
@@ -236,7 +228,8 @@ def allowed_packages(given: Sequence[str] | None) -> tuple[str, ...]:
 
 def rebuild(spec: str, allow: tuple[str, ...]) -> tuple[Any, list[str]]:
     """Rebuild the classes under the snapshot safety rules; return the root and the warnings."""
-    from .load import from_data, load_snapshot
+    from .dump import to_data
+    from .load import from_data, from_json, from_yaml
 
     importable_cwd()
     recorder = _Recorder()
@@ -247,12 +240,15 @@ def rebuild(spec: str, allow: tuple[str, ...]) -> tuple[Any, list[str]]:
             warnings.simplefilter("always")
             if is_object_spec(spec):
                 obj = import_object(spec)
-                from .dump import to_data
-
                 package = type(obj).__module__.partition(".")[0]
                 root = from_data(to_data(obj), allow_modules=(package, *allow))
             else:
-                root = load_snapshot(snapshot_file(Path(spec)), allow_modules=allow)
+                path = snapshot_file(Path(spec))
+                parse = from_json if path.suffix.lower() == ".json" else from_yaml
+                try:
+                    root = parse(read_text(path), allow_modules=allow)
+                except ConfigError as err:
+                    raise ConfigError(f"{path}: {err}") from None
     finally:
         logger.removeHandler(recorder)
     return root, [str(w.message) for w in caught] + recorder.messages
@@ -268,7 +264,9 @@ def run_diff(args: argparse.Namespace) -> int:
     if args.meta:
         changes += diff_data(meta_a, meta_b, root="meta")
     if args.json:
-        print(json.dumps([change_json(c) for c in changes], indent=2, ensure_ascii=False))
+        from .dump import json_text  # nan/inf and shared values as in the snapshot format
+
+        print(json_text([change_json(c) for c in changes]))
     else:
         color = use_color(args.color, sys.stdout)
         for change in changes:
@@ -282,7 +280,10 @@ def run_show(args: argparse.Namespace) -> int:
         for line in path_lines(data):
             print(line)
     else:
-        sys.stdout.write(show_text(args.a, data, args.json).rstrip("\n") + "\n")
+        from .dump import json_text, yaml_text
+
+        text = json_text(data) if args.json else yaml_text(data)
+        sys.stdout.write(text.rstrip("\n") + "\n")
     return 0
 
 

@@ -285,14 +285,18 @@ def snapshot_file(path: Path) -> Path:
     return path
 
 
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read it ({err})") from None
+
+
 def _read_file(path: Path) -> tuple[Any, dict[str, Any]]:
     from .load import parse_json, parse_yaml
 
     path = snapshot_file(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read it ({err})") from None
+    text = read_text(path)
     parse = parse_json if path.suffix.lower() == ".json" else parse_yaml
     try:
         data = parse(text)
@@ -303,7 +307,7 @@ def _read_file(path: Path) -> tuple[Any, dict[str, Any]]:
 
 def _unwrap(data: Any) -> tuple[Any, dict[str, Any]]:
     """Split a snapshot document into its tree and meta; a bare tree has no meta."""
-    if isinstance(data, dict) and "micro_config" in data and "config" in data:
+    if isinstance(data, dict) and "micro_config" in data and "config" in data and TARGET not in data:
         meta = data.get("meta")
         return data["config"], meta if isinstance(meta, dict) else {}
     return data, {}

@@ -5,11 +5,23 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from micro_config import ConfigError, ConfigScriptList, deep_replace, diff, save_snapshot
 from micro_config.diff import Change, diff_data, same_value
-from tests._h4_configs import copy_data, data_trees, set_path
+from tests._h4_configs import (
+    Leaf,
+    Pair,
+    Root,
+    copy_data,
+    data_trees,
+    leaf_fields,
+    leaf_paths,
+    roots,
+    set_path,
+)
 
 
 def dataset(max_len: int = 256) -> dict[str, Any]:
@@ -202,3 +214,60 @@ def test_diff_is_symmetric_in_paths(a: dict[str, Any], b: dict[str, Any]) -> Non
             assert not same_value(change.old, change.new)
             assert not (isinstance(change.old, float) and math.isnan(change.old)
                         and isinstance(change.new, float) and math.isnan(change.new))
+
+
+# ---------------------------------------------------------------- config objects and files
+
+
+@settings(max_examples=40, deadline=None)
+@given(roots(), st.data())
+def test_deep_replace_with_the_reported_changes_gives_the_other_tree(
+    root: Root, data: st.DataObject
+) -> None:
+    assert diff(root, root) == []
+    other = root
+    for path in data.draw(st.lists(st.sampled_from(leaf_paths(root)), max_size=4)):
+        other = deep_replace(other, **{path: data.draw(leaf_fields[path.rsplit(".", 1)[1]])})
+    for key in data.draw(st.lists(st.sampled_from(["x", "w"]), max_size=2)):
+        other = deep_replace(other, **{f"pair.extra.{key}": data.draw(st.integers(0, 9))})
+    if data.draw(st.booleans()):
+        other = deep_replace(other, rate=data.draw(st.floats(allow_nan=True)))
+    changes = diff(root, other)
+    assert {c.kind for c in changes} <= {"changed", "added"}  # deep_replace keeps sharing
+    patched = deep_replace(root, **{c.path: c.new for c in changes})
+    assert diff(patched, other) == []
+
+
+def test_objects_and_their_snapshots_diff_empty(tmp_path) -> None:
+    shared = Leaf(i=1, f=2.5, nums=[1, 2])
+    items = ConfigScriptList([shared, Leaf(f=float("nan"))])
+    root = Root(Pair(shared, Leaf(f=-0.0), {"x": 1}), shared, items, rate=float("inf"))
+    yaml_path = save_snapshot(root, tmp_path / "run.yaml")
+    json_path = save_snapshot(root, tmp_path / "run.json")
+    step = tmp_path / "step_000001"
+    step.mkdir()
+    (step / "config.yaml").write_text(yaml_path.read_text())
+    for saved in (yaml_path, json_path, step, str(step)):
+        assert diff(root, saved) == [], saved
+        assert diff(saved, root) == [], saved
+    changed = deep_replace(root, **{"solo.f": 0.0})
+    assert diff(yaml_path, changed) == [
+        Change("pair.left.f", "changed", 2.5, 0.0, also=("solo.f", "items.0.f"))
+    ]
+    assert diff(yaml_path, json_path) == []
+    assert all(c.path.startswith("meta.") for c in diff(yaml_path, json_path, meta=True))
+    assert len(diff(changed, root, meta=True)) == 1  # objects have no meta
+
+
+def test_bad_inputs_are_config_errors(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        diff(tmp_path / "missing.yaml", Root())
+    with pytest.raises(ConfigError, match="not a checkpoint folder"):
+        diff(tmp_path, Root())
+    with pytest.raises(ConfigError, match="not a snapshot"):
+        diff(tmp_path / "notes.txt", Root())
+    with pytest.raises(ConfigError, match="cannot diff a int"):
+        diff(3, Root())
+    (tmp_path / "bad.yaml").write_text("config: [\n")
+    with pytest.raises(ConfigError, match="bad.yaml"):
+        diff(tmp_path / "bad.yaml", Root())
