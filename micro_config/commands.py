@@ -248,10 +248,15 @@ def rebuild(spec: str, allow: tuple[str, ...]) -> tuple[Any, list[str]]:
                 try:
                     root = parse(read_text(path), allow_modules=allow)
                 except ConfigError as err:
-                    raise ConfigError(f"{path}: {err}") from None
+                    raise ConfigError(f"{path}: {_cli_wording(str(err))}") from None
     finally:
         logger.removeHandler(recorder)
     return root, [str(w.message) for w in caught] + recorder.messages
+
+
+def _cli_wording(message: str) -> str:
+    """The loader's advice names its keyword; on the command line it is the --allow option."""
+    return re.sub(r"allow_modules=\('([\w.]+)',\)", r"--allow \1", message)
 
 
 # ---------------------------------------------------------------- commands

@@ -14,6 +14,7 @@ import pytest
 
 from micro_config.commands import allowed_packages, format_change, main, render
 from micro_config.diff import Change
+from tests._h4_configs import Runs, shared_runs
 
 CONFIG_MODULE = '''
 from dataclasses import dataclass, field
@@ -296,3 +297,60 @@ def test_snapshot_fixture_is_valid_yaml() -> None:
 
     doc = yaml.safe_load(textwrap.dedent(SNAPSHOT.format(max_len=1)))
     assert doc["config"]["model"]["dataset"] is doc["config"]["train_dataset"]
+
+
+# ---------------------------------------------------------------- real lm_demo runs
+
+
+@pytest.fixture(scope="session")
+def lm_runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    return shared_runs(tmp_path_factory)
+
+
+def test_diff_two_real_runs(exe: str, lm_runs: Runs) -> None:
+    here = lm_runs.folder
+    result = run(exe, "diff", "a/step_000002", "snapshots/b.yaml", cwd=here)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines() == [
+        "train_dataset.max_len: 64 -> 32  (also model.dataset.max_len)",
+        "optim.lr: 0.003 -> 0.01",
+        f'save_checkpoint_dir: "{here / "a"}" -> "{here / "b"}"',
+        'run_name: "a" -> "b"',
+    ]
+    as_json = json.loads(run(exe, "diff", "a/step_000002", "snapshots/b.yaml", "--json",
+                             cwd=here).stdout)
+    assert as_json[0] == {"path": "train_dataset.max_len", "kind": "changed", "old": 64,
+                          "new": 32, "also": ["model.dataset.max_len"]}
+    assert [c["path"] for c in as_json] == [line.split(":")[0] for line in result.stdout.splitlines()]
+
+
+def test_diff_a_real_run_and_its_resume(exe: str, lm_runs: Runs) -> None:
+    here = lm_runs.folder
+    resumed = run(exe, "diff", "a/step_000002", "snapshots/a.yaml", cwd=here, module=True)
+    assert (resumed.returncode, resumed.stdout) == (1, "max_steps: 2 -> 4\n")
+    same = run(exe, "diff", "a/step_000004", "snapshots/a.yaml", cwd=here)
+    assert (same.returncode, same.stdout) == (0, "")
+    meta = run(exe, "diff", "a/step_000002", "a/step_000004", "--meta", cwd=here)
+    assert "meta.step: 2 -> 4" in meta.stdout.splitlines()
+
+
+def test_diff_a_real_run_against_the_defaults(exe: str, lm_runs: Runs) -> None:
+    result = run(exe, "diff", "snapshots/a.yaml", "schemas:default_train", "--json",
+                 cwd=lm_runs.folder)
+    assert result.returncode == 1, result.stderr
+    changes = json.loads(result.stdout)
+    assert {c["path"] for c in changes} == {a.split("=", 1)[0] for a in lm_runs.a_overrides}
+    assert {c["kind"] for c in changes} == {"changed"}
+
+
+def test_show_and_validate_a_real_checkpoint(exe: str, lm_runs: Runs) -> None:
+    here = lm_runs.folder
+    paths = run(exe, "show", "a/step_000004", "--paths", cwd=here).stdout.splitlines()
+    assert "model.dataset = <shared: train_dataset>" in paths
+    assert "model.transformer_config.hidden_dim = 32" in paths
+    assert "max_steps = 4" in paths
+    ok = run(exe, "validate", "a/step_000004", "--allow", "schemas", cwd=here)
+    assert (ok.returncode, ok.stdout) == (0, "OK: a/step_000004 (schemas.train.TrainLoop)\n")
+    refused = run(exe, "validate", "snapshots/b.yaml", cwd=here)
+    assert_one_line_error(refused)
+    assert "--allow schemas" in refused.stderr

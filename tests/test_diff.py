@@ -9,18 +9,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from micro_config import ConfigError, ConfigScriptList, deep_replace, diff, save_snapshot
+from micro_config import (
+    ConfigError,
+    ConfigScriptList,
+    deep_replace,
+    diff,
+    load_snapshot,
+    save_snapshot,
+)
 from micro_config.diff import Change, diff_data, same_value
 from tests._h4_configs import (
     Leaf,
     Pair,
     Root,
+    Runs,
     copy_data,
     data_trees,
     leaf_fields,
     leaf_paths,
     roots,
     set_path,
+    shared_runs,
 )
 
 
@@ -271,3 +280,50 @@ def test_bad_inputs_are_config_errors(tmp_path) -> None:
     (tmp_path / "bad.yaml").write_text("config: [\n")
     with pytest.raises(ConfigError, match="bad.yaml"):
         diff(tmp_path / "bad.yaml", Root())
+
+
+# ---------------------------------------------------------------- real lm_demo runs
+
+
+@pytest.fixture(scope="session")
+def lm_runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    return shared_runs(tmp_path_factory)
+
+
+def test_two_runs_with_different_overrides(lm_runs: Runs) -> None:
+    from schemas import default_train
+
+    defaults = default_train()
+    changes = diff(lm_runs.a_step2, lm_runs.b_snapshot)
+    assert changes == [
+        Change("train_dataset.max_len", "changed", defaults.train_dataset.max_len, 32,
+               also=("model.dataset.max_len",)),
+        Change("optim.lr", "changed", defaults.optim.lr, 0.01),
+        Change("save_checkpoint_dir", "changed", str(lm_runs.folder / "a"),
+               str(lm_runs.folder / "b")),
+        Change("run_name", "changed", "a", "b"),
+    ]
+
+
+def test_a_run_and_its_resume(lm_runs: Runs) -> None:
+    assert diff(lm_runs.a_step2, lm_runs.a_snapshot) == [Change("max_steps", "changed", 2, 4)]
+    assert diff(lm_runs.a_step4, lm_runs.a_snapshot) == []
+    with_meta = diff(lm_runs.a_step2, lm_runs.a_step4, meta=True)
+    assert with_meta[0] == Change("max_steps", "changed", 2, 4)
+    assert {c.path.split(".")[0] for c in with_meta[1:]} == {"meta"}
+    assert "meta.step" in {c.path for c in with_meta}
+    rebuilt = load_snapshot(lm_runs.a_snapshot)
+    assert rebuilt.model.dataset is rebuilt.train_dataset
+    assert diff(rebuilt, lm_runs.a_snapshot) == []
+
+
+def test_a_run_against_the_current_defaults(lm_runs: Runs) -> None:
+    from schemas import default_train
+
+    changes = diff(lm_runs.a_snapshot, default_train())
+    assert {c.kind for c in changes} == {"changed"}  # same classes, same sharing
+    overridden = {arg.split("=", 1)[0] for arg in lm_runs.a_overrides}
+    assert {c.path for c in changes} == overridden
+    # the reported old values are the run's overrides: applying them rebuilds the run
+    rerun = deep_replace(default_train(), **{c.path: c.old for c in changes})
+    assert diff(rerun, lm_runs.a_snapshot) == []
