@@ -755,12 +755,20 @@ class _Builder:
             self.defaulted.setdefault((cls, name), []).append(self._path(name))
 
     def warn_drift(self) -> None:
-        for notes, what in ((self.defaulted, "is not in the file; it takes its default"),
-                            (self.dropped, "is in the file but not in the class; dropped")):
+        """One warning per class and kind of drift, naming the fields and where they are."""
+        for notes, what in (
+            (self.defaulted, "not in the file, so they take their defaults"),
+            (self.dropped, "in the file but no longer in the class, so they were dropped"),
+        ):
+            by_class: dict[type, list[tuple[str, list[str]]]] = {}
             for (cls, name), paths in notes.items():
-                where = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+                by_class.setdefault(cls, []).append((name, paths))
+            for cls, fields in by_class.items():
+                names = ", ".join(repr(name) for name, _ in fields)
+                paths = [path for _, found in fields for path in found]
+                where = ", ".join(paths[:4]) + (f" and {len(paths) - 4} more" if len(paths) > 4 else "")
                 warnings.warn(
-                    f"schema drift: field {name!r} of {cls.__qualname__} {what} (at {where})",
+                    f"schema drift: {cls.__qualname__} field(s) {names} are {what} (at {where})",
                     UserWarning,
                     stacklevel=4,
                 )

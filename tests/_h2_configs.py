@@ -1,0 +1,106 @@
+"""Config classes for the snapshot tests (module level, so ``_target_`` names resolve)."""
+
+from __future__ import annotations
+
+import collections
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from micro_config import ConfigScript, ConfigScriptDict, ConfigScriptList, MetaConfig
+
+UNROLLS: collections.Counter[str] = collections.Counter()  # unroll bodies run, by class name
+
+
+class Color(enum.Enum):
+    RED = "r"
+    GREEN = "g"
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+@dataclass
+class Point:
+    """A plain dataclass (not a ConfigScript) used as a field type."""
+
+    x: float = 0.0
+    y: float = 0.0
+
+
+@dataclass
+class Leaf(ConfigScript):
+    name: str = "leaf"
+    count: int = 0
+    ratio: float = 0.5
+    flag: bool = False
+    maybe: Optional[str] = None  # noqa: UP045 - the spelling users write
+    shape: tuple[int, ...] = ()
+    pair: tuple[int, str] = (0, "")
+    path: Path = Path("data")
+    color: Color = Color.RED
+    level: Level = Level.LOW
+    tags: frozenset[str] = frozenset()
+    ids: set[int] = field(default_factory=set)
+    point: Point = field(default_factory=Point)
+    weights: list[float] = field(default_factory=list)
+    table: dict[str, int] = field(default_factory=dict)
+    anything: Any = None
+
+    def unroll(self, metaconfig: MetaConfig | None = None) -> Any:
+        UNROLLS["Leaf"] += 1
+        return {"name": self.name, "count": self.count}
+
+
+@dataclass
+class Node(ConfigScript):
+    label: str = "node"
+    children: ConfigScriptList = field(default_factory=ConfigScriptList)
+    named: ConfigScriptDict = field(default_factory=ConfigScriptDict)
+    first: Optional[Leaf] = None  # noqa: UP045
+    other: Any = None
+    items: list[Any] = field(default_factory=list)
+
+    def unroll(self, metaconfig: MetaConfig | None = None) -> Any:
+        UNROLLS["Node"] += 1
+        parts = [self.children.unroll(metaconfig), self.named.unroll(metaconfig)]
+        if self.first is not None:
+            parts.append(self.first.unroll(metaconfig))
+        if isinstance(self.other, ConfigScript):
+            parts.append(self.other.unroll(metaconfig))
+        return parts
+
+
+class MyList(ConfigScriptList):
+    """A ConfigScriptList subclass: written with a marker where the annotation does not say."""
+
+
+@dataclass
+class Derived(Leaf):
+    extra: int = 1
+
+
+@dataclass
+class Required(ConfigScript):
+    needed: int
+    optional: int = 2
+
+    def unroll(self, metaconfig: MetaConfig | None = None) -> Any:
+        return self.needed
+
+
+@dataclass
+class WithDerived(ConfigScript):
+    """A field computed in ``__post_init__`` (init=False): not written, recomputed on load."""
+
+    size: int = 2
+    doubled: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self.doubled = self.size * 2  # idempotent, as the format requires
+
+    def unroll(self, metaconfig: MetaConfig | None = None) -> Any:
+        return self.doubled
