@@ -65,6 +65,9 @@ def _parse_yaml(text: str | bytes) -> Any:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "unreadable"
+        start = exc.context_mark
+        if exc.context and start is not None and mark is not None and start.line != mark.line:
+            problem += f" ({exc.context} at line {start.line + 1})"
         if "constructor for the tag" in problem:
             problem += " (snapshots use no language-specific YAML tags)"
         raise ConfigError(f"malformed YAML{where}: {problem}") from None
@@ -239,11 +242,19 @@ def _resolve_name(name: Any, allowed: tuple[str, ...]) -> Any:
     if len(parts) < 2 or dunder or not all(p.isidentifier() for p in parts):
         hint = " (a class defined inside a function cannot be loaded)" if "<locals>" in name else ""
         raise ConfigError(f"{name!r} is not a <module>.<Class> name{hint}")
+    imported = 0  # length of the longest imported module prefix
     for i in range(len(parts) - 1, 0, -1):
         if ".".join(parts[:i]) in sys.modules:
+            imported = max(imported, i)
             found = _lookup(parts, i)
             if found is not None:
                 return found
+    if imported == len(parts) - 1 and not _module_allowed(name, allowed):
+        module = sys.modules[".".join(parts[:-1])]
+        classes = [k for k, v in vars(module).items() if isinstance(v, type)]
+        raise ConfigError(
+            f"no class {parts[-1]!r} in module {module.__name__!r}{did_you_mean(parts[-1], classes)}"
+        )
     candidates = [i for i in range(len(parts) - 1, 0, -1) if _module_allowed(".".join(parts[:i]), allowed)]
     if not candidates:
         trusted = ", ".join(repr(a) for a in allowed) or "none"
