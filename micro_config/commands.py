@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .diff import (
+from .diffing import (
     Change,
     diff_data,
     entries,

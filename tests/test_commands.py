@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from micro_config.commands import allowed_packages, format_change, main, render
-from micro_config.diff import Change
+from micro_config.diffing import Change
 from tests._h4_configs import Runs, shared_runs
 
 CONFIG_MODULE = '''
@@ -354,3 +354,12 @@ def test_show_and_validate_a_real_checkpoint(exe: str, lm_runs: Runs) -> None:
     refused = run(exe, "validate", "snapshots/b.yaml", cwd=here)
     assert_one_line_error(refused)
     assert "--allow schemas" in refused.stderr
+
+
+def test_micro_config_diff_stays_the_function_after_the_command_is_imported() -> None:
+    import micro_config
+    import micro_config.commands  # noqa: F401 - imports the diff code
+    import micro_config.diffing
+
+    assert micro_config.diff is micro_config.diffing.diff
+    assert micro_config.Change is micro_config.diffing.Change
