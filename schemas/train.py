@@ -157,6 +157,7 @@ class TrainLoop(ConfigScript):
                 loss.backward()
                 if self.optim.grad_clip is not None:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), self.optim.grad_clip)
+                lr = scheduler.get_last_lr()[0]  # the rate this step used
                 optimizer.step()
                 scheduler.step()
                 cursor.step += 1
@@ -165,7 +166,7 @@ class TrainLoop(ConfigScript):
                     "step": step,
                     "epoch": cursor.epoch,
                     **logs,
-                    "lr": scheduler.get_last_lr()[0],
+                    "lr": lr,
                 }
                 metrics.write(record)
                 result.train_log.append(record)
