@@ -25,7 +25,7 @@ TYPE = "_type_"
 # Marker kinds whose payload is a value, not a ConfigScriptList/Dict to walk into.
 BUILTIN_MARKERS = frozenset({"tuple", "set", "frozenset", "path", "dict", "float"})
 SNAPSHOT_SUFFIXES = (".yaml", ".yml", ".json")
-CHECKPOINT_CONFIG = "config.yaml"
+CHECKPOINT_CONFIG = "config"  # + one of SNAPSHOT_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,11 @@ class _Differ:
         x, y = _unmark_float(x), _unmark_float(y)
         kx, ky = entries(x), entries(y)
         if kx is None or ky is None or type(kx) is not type(ky) or _kind(x) != _kind(y):
+            # a shared list/dict/set of plain values still has an identity that can differ
+            if type(x) is type(y) and isinstance(x, list | dict) and not self.meet(
+                path, x, y, chain
+            ):
+                return
             if not same_value(x, y):
                 self.note(path, "changed", x, y, chain)
             return
@@ -256,7 +261,8 @@ def diff_data(a: Any, b: Any, root: str = "") -> list[Change]:
 
 def read_data(source: Any) -> tuple[Any, dict[str, Any]]:
     """``(tree, meta)`` as normalised data from a config object, a snapshot path (.yaml, .yml,
-    .json), a checkpoint folder holding ``config.yaml``, or data that is already normalised."""
+    .json), a checkpoint folder holding ``config.yaml``, or data that is already normalised.
+    A snapshot of another format version is a ConfigError."""
     if isinstance(source, str | os.PathLike):
         return _read_file(Path(source))
     if is_node(source):
@@ -272,12 +278,14 @@ def read_data(source: Any) -> tuple[Any, dict[str, Any]]:
 
 
 def snapshot_file(path: Path) -> Path:
-    """The snapshot file ``path`` names: itself, or the ``config.yaml`` of a checkpoint folder."""
+    """The snapshot file ``path`` names: itself, or the ``config.yaml`` (``.yml``, ``.json``)
+    of a checkpoint folder."""
     if path.is_dir():
-        inner = path / CHECKPOINT_CONFIG
-        if not inner.is_file():
-            raise ConfigError(f"{path}: not a checkpoint folder (it holds no {CHECKPOINT_CONFIG})")
-        return inner
+        for suffix in SNAPSHOT_SUFFIXES:
+            inner = path / f"{CHECKPOINT_CONFIG}{suffix}"
+            if inner.is_file():
+                return inner
+        raise ConfigError(f"{path}: not a checkpoint folder (it holds no {CHECKPOINT_CONFIG}.yaml)")
     if path.suffix.lower() not in SNAPSHOT_SUFFIXES:
         raise ConfigError(f"{path}: not a snapshot (expected a .yaml, .yml or .json file)")
     if not path.exists():
@@ -308,6 +316,14 @@ def _read_file(path: Path) -> tuple[Any, dict[str, Any]]:
 def _unwrap(data: Any) -> tuple[Any, dict[str, Any]]:
     """Split a snapshot document into its tree and meta; a bare tree has no meta."""
     if isinstance(data, dict) and "micro_config" in data and "config" in data and TARGET not in data:
+        from .load import FORMAT_VERSION
+
+        if data["micro_config"] != FORMAT_VERSION:
+            raise ConfigError(
+                f"snapshot format version {data['micro_config']!r} is not supported (this "
+                f"micro_config reads version {FORMAT_VERSION})",
+                "micro_config",
+            )
         meta = data.get("meta")
         return data["config"], meta if isinstance(meta, dict) else {}
     return data, {}

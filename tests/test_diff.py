@@ -327,3 +327,23 @@ def test_a_run_against_the_current_defaults(lm_runs: Runs) -> None:
     # the reported old values are the run's overrides: applying them rebuilds the run
     rerun = deep_replace(default_train(), **{c.path: c.old for c in changes})
     assert diff(rerun, lm_runs.a_snapshot) == []
+
+
+def test_shared_plain_lists_keep_their_identity() -> None:
+    betas = [0.9, 0.99]
+    shared = {"_target_": "m.R", "a": {"_target_": "m.O", "betas": betas}, "b": betas}
+    separate = {"_target_": "m.R", "a": {"_target_": "m.O", "betas": [0.9, 0.99]},
+                "b": [0.9, 0.99]}
+    assert diff_data(shared, separate) == [Change("b", "sharing", "a.betas", None)]
+    assert diff_data(separate, copy_data(separate)) == []
+
+
+def test_checkpoint_folders_and_format_versions(tmp_path) -> None:
+    root = Root()
+    for name in ("config.yml", "config.json"):
+        folder = tmp_path / name.replace(".", "_")
+        save_snapshot(root, folder / name)
+        assert diff(folder, root) == []
+    (tmp_path / "v2.yaml").write_text("micro_config: 2\nmeta: {}\nconfig: {_target_: m.A}\n")
+    with pytest.raises(ConfigError, match="format version 2"):
+        diff(tmp_path / "v2.yaml", root)
