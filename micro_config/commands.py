@@ -9,29 +9,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import logging
-import math
 import os
 import re
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .diffing import (
-    Change,
-    diff_data,
-    entries,
-    join,
-    read_data,
-    read_text,
-    snapshot_file,
-    tag,
-    walk_items,
-)
+from .diffing import diff_data, read_data, read_text, snapshot_file
 from .errors import ConfigError, did_you_mean
+from .report import change_json, format_change, path_lines, use_color
 from .tree import is_node
 
 PROG = "micro-config"
@@ -84,128 +73,6 @@ def is_object_spec(spec: str) -> bool:
 def load_source(spec: str) -> tuple[Any, dict[str, Any]]:
     """``(tree, meta)`` as normalised data for a command-line argument."""
     return read_data(import_object(spec) if is_object_spec(spec) else Path(spec))
-
-
-# ---------------------------------------------------------------- rendering values
-
-
-def render(value: Any, limit: int = 160) -> str:
-    """A value as a compact YAML flow value, cut to ``limit`` characters."""
-    parts: list[str] = []
-    budget = [limit + 1]
-
-    def put(text: str) -> bool:
-        parts.append(text)
-        budget[0] -= len(text)
-        return budget[0] > 0
-
-    def emit(item: Any) -> bool:
-        if isinstance(item, dict):
-            if not put("{"):
-                return False
-            for i, (key, child) in enumerate(item.items()):
-                if (i and not put(", ")) or not put(f"{key}: ") or not emit(child):
-                    return False
-            return put("}")
-        if isinstance(item, list):
-            if not put("["):
-                return False
-            for i, child in enumerate(item):
-                if (i and not put(", ")) or not emit(child):
-                    return False
-            return put("]")
-        return put(scalar(item))
-
-    emit(value)
-    text = "".join(parts)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def scalar(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-# ---------------------------------------------------------------- diff output
-
-_COLORS = {"path": "\033[1m", "old": "\033[31m", "new": "\033[32m", "note": "\033[33m"}
-_RESET = "\033[0m"
-ABSENT = "<absent>"
-
-
-def use_color(choice: str, stream: Any) -> bool:
-    if choice != "auto":
-        return choice == "always"
-    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
-
-
-def format_change(change: Change, color: bool = False) -> str:
-    """``path: old -> new`` (one line), with the paths that share the change after it."""
-
-    def paint(role: str, text: str) -> str:
-        return f"{_COLORS[role]}{text}{_RESET}" if color else text
-
-    if change.kind == "class":
-        old, new = f"class {change.old}", str(change.new)
-    elif change.kind == "sharing":
-        old, new = (f"shared with {p}" if p is not None else "separate"
-                    for p in (change.old, change.new))
-    else:
-        old = ABSENT if change.kind == "added" else render(change.old)
-        new = ABSENT if change.kind == "removed" else render(change.new)
-    line = f"{paint('path', change.path or '<root>')}: {paint('old', old)} -> {paint('new', new)}"
-    if change.also:
-        shown = ", ".join(change.also[:3])
-        more = f" and {len(change.also) - 3} more" if len(change.also) > 3 else ""
-        line += paint("note", f"  (also {shown}{more})")
-    return line
-
-
-def change_json(change: Change) -> dict[str, Any]:
-    return {
-        "path": change.path,
-        "kind": change.kind,
-        "old": change.old,
-        "new": change.new,
-        "also": list(change.also),
-    }
-
-
-# ---------------------------------------------------------------- show output
-
-
-def path_lines(data: Any) -> Iterator[str]:
-    """One ``dotted.path = value`` line per leaf; a shared node is written out at its first
-    path and marked ``<shared: first.path>`` at every later one (linear in distinct nodes)."""
-    first: dict[int, str] = {}
-
-    def visit(path: str, value: Any) -> Iterator[str]:
-        kids = entries(value)
-        if kids is None:
-            yield f"{path or '<root>'} = {render(value, limit=10**6)}"
-            return
-        if id(value) in first:
-            yield f"{path} = <shared: {first[id(value)]}>"
-            return
-        first[id(value)] = path or "<root>"
-        head = tag(value)
-        if head is not None:
-            yield f"{join(path, head[0])} = {head[1]}"
-        elif not kids:
-            yield f"{path or '<root>'} = {render(value)}"
-        for key, child in walk_items(kids):
-            yield from visit(join(path, key), child)
-
-    yield from visit("", data)
 
 
 # ---------------------------------------------------------------- validate

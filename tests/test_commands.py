@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from micro_config.commands import allowed_packages, format_change, main, render
+from micro_config.commands import allowed_packages, main
 from micro_config.diffing import Change
+from micro_config.report import format_change, render
 from tests._h4_configs import Runs, shared_runs
 
 CONFIG_MODULE = '''
