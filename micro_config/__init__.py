@@ -37,8 +37,8 @@ _LAZY = {
     "save_snapshot": "snapshot",
     "load_snapshot": "snapshot",
     "read_meta": "snapshot",
-    "diff": "diff",
-    "Change": "diff",
+    "diff": "diffing",
+    "Change": "diffing",
 }
 
 __all__ = [
