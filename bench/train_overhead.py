@@ -4,7 +4,9 @@ Run: ``python bench/train_overhead.py`` (about 40 s on 2 idle CPU cores). Prints
 both loops, measured alternately in one process, their ratio (target >= 0.98), and the time
 spent writing the config snapshot and a whole checkpoint.
 
-The TrainLoop figure comes from two runs of different lengths: their difference cancels the
+Both loops run on one thread and are timed in CPU seconds of this process, so that other
+work on the machine disturbs the ratio as little as possible (wall time on a busy 2-core
+machine varies by several times from round to round). The TrainLoop figure comes from two runs of different lengths: their difference cancels the
 fixed costs (loading data, building the model, the start and end snapshots and the final
 checkpoint), leaving the per-step cost of the loop with its logging and metrics. Evaluation and
 periodic checkpoints are pushed past the end of both runs (the final one-batch evaluation
@@ -39,6 +41,7 @@ def config_in(folder: Path, steps: int) -> TrainLoop:
             "eval_every=1000000",
             "save_every=1000000",
             "eval_batches=1",
+            "num_threads=1",
             "progress=false",
             f"save_checkpoint_dir={folder / 'ck'}",
             f"snapshot_dir={folder / 'snap'}",
@@ -47,10 +50,10 @@ def config_in(folder: Path, steps: int) -> TrainLoop:
 
 
 def timed_train_loop(folder: Path, steps: int) -> float:
-    config = config_in(folder / f"loop{steps}", steps)
-    start = time.perf_counter()
+    config = config_in(folder, steps)
+    start = time.process_time()
     config.unroll(MetaConfig(verbose=False))
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def timed_hand_loop(folder: Path, steps: int) -> float:
@@ -63,7 +66,7 @@ def timed_hand_loop(folder: Path, steps: int) -> float:
     optimizer, scheduler = config.optim.unroll(metaconfig)(model)
     order = torch.randperm(len(chunks), generator=torch.Generator().manual_seed(config.seed))
     model.train()
-    start = time.perf_counter()
+    start = time.process_time()
     for step in range(steps):
         batch = chunks[order[step * config.bsize : (step + 1) * config.bsize]]
         loss, _ = model.get_loss(batch)
@@ -72,7 +75,7 @@ def timed_hand_loop(folder: Path, steps: int) -> float:
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
         optimizer.step()
         scheduler.step()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def checkpoint_costs(folder: Path, repeats: int = 5) -> tuple[float, float]:
@@ -105,9 +108,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         timed_hand_loop(folder, 5)  # warm-up: first kernels, allocator
-        for _ in range(ROUNDS):
+        for round_ in range(ROUNDS):
             hand_rates.append(steps / timed_hand_loop(folder, steps))
-            per_run = timed_train_loop(folder, LONG) - timed_train_loop(folder, SHORT)
+            long = timed_train_loop(folder / f"{round_}-long", LONG)
+            per_run = long - timed_train_loop(folder / f"{round_}-short", SHORT)
             loop_rates.append(steps / per_run)
         snapshot_s, checkpoint_s = checkpoint_costs(folder)
     hand, loop = max(hand_rates), max(loop_rates)
