@@ -343,3 +343,15 @@ def test_kill_9_at_an_arbitrary_moment_then_resume_is_exact(tmp_path: Path) -> N
     final = torch.load(ck / f"step_{steps:06d}/model.pt", weights_only=True)
     assert same_params(reference.model.state_dict(), final)
     assert losses(ck) == losses(tmp_path / "ref/ck")
+
+
+def test_resume_with_no_readable_checkpoint_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    tiny(tmp_path, "max_steps=3").unroll(MetaConfig(verbose=False))
+    state = tmp_path / "run/ck/step_000003/state.pt"
+    state.write_bytes(state.read_bytes()[:50])
+    out = run_module("lm_demo.resume", str(tmp_path / "run/snap/run.yaml"), "max_steps=6")
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert lines[0].startswith("warning: checkpoint") and "is corrupt" in lines[0]
+    assert lines[-1].startswith("error: no complete checkpoint in")
