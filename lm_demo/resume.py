@@ -35,9 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         saved = load_run_config(path)
     except ConfigError as err:
         return fail(err)
-    if "-h" in overrides or "--help" in overrides:
-        print(USAGE)
-    config = cli(saved, overrides)
+    config = cli(saved, overrides, usage=USAGE)
     metaconfig = MetaConfig(verbose=False)
     if path.is_dir():
         resume_from = path

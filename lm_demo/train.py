@@ -31,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         config = default_train() if from_path is None else load_run_config(from_path)
     except ConfigError as err:
         return fail(err)
-    if "-h" in overrides or "--help" in overrides:
-        print(USAGE)
-    config = cli(config, overrides)  # prints the keys and exits for --help; exits 2 on errors
+    config = cli(config, overrides, usage=USAGE)  # --help: usage + every key, exit 0; errors: exit 2
     return guarded(lambda: config.unroll(MetaConfig(verbose=False)))
 
 

@@ -78,14 +78,17 @@ def _line(visit: Visit, annotation: Any, others: list[str]) -> str:
     return text
 
 
-def cli(config: Any, argv: Sequence[str] | None = None) -> Any:
-    """The one call a script needs: ``config = cli(config)``. ``--help``/``-h`` prints what can
-    be overridden and exits 0; otherwise returns ``config`` with the ``key=value`` overrides of
-    the command line applied. Bad input prints one ``error:`` line to stderr and exits 2."""
+def cli(config: Any, argv: Sequence[str] | None = None, *, usage: str | None = None) -> Any:
+    """The one call a script needs: ``config = cli(config)``. ``--help``/``-h`` prints ``usage``
+    (default: a one-line synopsis) and what can be overridden, and exits 0; otherwise returns
+    ``config`` with the ``key=value`` overrides of the command line applied. Bad input prints
+    one ``error:`` line to stderr and exits 2."""
     args = list(sys.argv[1:] if argv is None else argv)
     if "--help" in args or "-h" in args:
-        prog = os.path.basename(sys.argv[0]) or "script"
-        print(f"usage: {prog} key=value ...  (dotted keys; values are YAML flow values)")
+        if usage is None:
+            prog = os.path.basename(sys.argv[0]) or "script"
+            usage = f"usage: {prog} key=value ...  (dotted keys; values are YAML flow values)"
+        print(usage.rstrip("\n"))
         print(describe(config))
         raise SystemExit(0)
     try:
