@@ -26,7 +26,10 @@ from typing import Any, Optional
 
 import yaml
 
-from micro_config import (
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # measure this work tree, whatever copy is installed
+
+from micro_config import (  # noqa: E402
     ConfigScript,
     ConfigScriptDict,
     ConfigScriptList,
@@ -35,11 +38,10 @@ from micro_config import (
     to_json,
     to_yaml,
 )
-from micro_config.dump import _convert, _Jsonable
-from micro_config.tree import descendant_nodes
+from micro_config.dump import _convert, _Jsonable  # noqa: E402
+from micro_config.tree import descendant_nodes  # noqa: E402
 
 TARGETS = {("yaml", "dump"): 1.25, ("yaml", "load"): 1.3, ("json", "dump"): 2.0, ("json", "load"): 3.0}
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 class Mode(enum.Enum):

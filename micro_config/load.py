@@ -425,7 +425,8 @@ def _field(shape: Shape, annotation: Any) -> _Field:
 class _Plan:
     """Per-class work done once: fields, their shapes and checks, which are required."""
 
-    __slots__ = ("cls", "fields", "names", "required", "checker")
+    __slots__ = ("cls", "fields", "names", "name_set", "scalars", "others", "every", "good",
+                 "required", "checker")
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
@@ -434,6 +435,16 @@ class _Plan:
             for name, shape, ann in class_fields(cls)
         }
         self.names = tuple(self.fields)
+        self.name_set = frozenset(self.names)
+        # Fields whose annotation is a plain scalar type (int, str, Optional[float], ...) are
+        # checked all at once: the tuple of their value types is looked up among the ones seen.
+        self.scalars = tuple(
+            name for name, f in self.fields.items()
+            if f.exact and f.exact <= _SCALAR_TYPES and f.shape.str_as is None
+        )
+        self.others = tuple((n, f) for n, f in self.fields.items() if n not in self.scalars)
+        self.every = tuple(self.fields.items())
+        self.good: set[tuple[type, ...]] = set()  # value-type tuples of the scalars that fit
         missing = dataclasses.MISSING
         self.required = frozenset(
             f.name
@@ -441,6 +452,14 @@ class _Plan:
             if f.init and f.default is missing and f.default_factory is missing
         )
         self.checker: type | None = None
+
+    def scalars_fit(self, types: tuple[type, ...]) -> bool:
+        if types in self.good:
+            return True
+        fits = all(t in self.fields[n].exact for n, t in zip(self.scalars, types, strict=True))
+        if fits and len(self.good) < 1024:
+            self.good.add(types)
+        return fits
 
     def dacite_class(self) -> type:
         """A flat stand-in dataclass (every field optional, no ``__post_init__``) that lets
@@ -507,17 +526,17 @@ class _Builder:
         self.strict = strict
         self.memo: dict[int, Any] = {}
         self.classes: dict[tuple[Any, bool], type] = {}
-        self.placed: dict[tuple[Any, bool, Shape], type] = {}  # classes checked against a place
+        self.placed: dict[tuple[Any, ...], type] = {}  # classes checked against a place
         self.strs: dict[type, dict[str, Any]] = {}
-        self.stack: list[Any] = []  # keys down to the current node, for warnings
-        self.defaulted: dict[tuple[type, str], list[str]] = {}
-        self.dropped: dict[tuple[type, str], list[str]] = {}
+        self.root: Any = None  # the parsed data, to find where drift happened (rare: lazily)
+        self.defaulted: dict[tuple[type, str], list[tuple[int, str]]] = {}
+        self.dropped: dict[tuple[type, str], list[tuple[int, str]]] = {}
 
     # -- classes
 
     def resolve(self, name: Any, shape: Shape, marker: bool) -> type:
         try:
-            return self.placed[(name, marker, shape)]
+            return self.placed[(name, shape) if not marker else (name, True, shape)]
         except (KeyError, TypeError):
             pass
         key = (name, marker)
@@ -528,7 +547,7 @@ class _Builder:
             raise ConfigError(f"{name} does not fit here: expected {_expected(shape)}")
         if shape.classes is None and not issubclass(cls, ConfigScript):
             self._check_open(cls, name)
-        self.placed[(name, marker, shape)] = cls
+        self.placed[(name, shape) if not marker else (name, True, shape)] = cls
         return cls
 
     def _resolve(self, name: Any, marker: bool) -> type:
@@ -556,7 +575,7 @@ class _Builder:
 
     def build(self, d: Any, shape: Shape) -> Any:
         t = type(d)
-        if t is dict or t is list:
+        if t is dict:
             key = id(d)
             hit = self.memo.get(key)
             if hit is not None:
@@ -564,7 +583,32 @@ class _Builder:
                     raise ConfigError("cycle: this node contains itself")
                 return hit
             self.memo[key] = _BUSY
-            out = self._mapping(d, shape) if t is dict else self._list(d, shape)
+            target = d.get(TARGET)
+            if target is not None:
+                cls = self.placed.get((target, shape)) if type(target) is str else None
+                if cls is None:
+                    try:
+                        cls = self.resolve(target, shape, marker=False)
+                    except ConfigError as exc:
+                        raise exc.under(TARGET) from None
+                out = self._node(d, cls)
+            elif TYPE in d:
+                out = self._marker(d, shape)
+            elif shape.node is not None:  # a hand-written mapping; the annotation names the class
+                out = self._node(d, shape.node)
+            else:
+                out = self._dict(d, shape)
+            self.memo[key] = out
+            return out
+        if t is list:
+            key = id(d)
+            hit = self.memo.get(key)
+            if hit is not None:
+                if hit is _BUSY:
+                    raise ConfigError("cycle: this node contains itself")
+                return hit
+            self.memo[key] = _BUSY
+            out = self._list(d, shape)
             self.memo[key] = out
             return out
         if t is str and shape.str_as is not None:
@@ -586,23 +630,27 @@ class _Builder:
         return value
 
     def _child(self, d: Any, shape: Shape, key: Any) -> Any:
-        self.stack.append(key)
         try:
-            value = self.build(d, shape)
+            return self.build(d, shape)
         except ConfigError as exc:
             raise exc.under(key) from None
-        self.stack.pop()
-        return value
 
     def _items(self, d: list[Any], item: Shape, items: tuple[Shape, ...] | None = None) -> list[Any]:
         if items is not None and len(items) == len(d):
             return [self._child(x, s, i) for i, (x, s) in enumerate(zip(d, items, strict=True))]
-        if item.str_as is None:
-            return [
-                x if (type(x) is not dict and type(x) is not list) else self._child(x, item, i)
-                for i, x in enumerate(d)
-            ]
-        return [self._child(x, item, i) for i, x in enumerate(d)]
+        build = self.build
+        plain_str = item.str_as is None
+        out = []
+        for i, x in enumerate(d):
+            tx = type(x)
+            if plain_str and tx is not dict and tx is not list:
+                out.append(x)
+                continue
+            try:
+                out.append(build(x, item))
+            except ConfigError as exc:
+                raise exc.under(i) from None
+        return out
 
     def _list(self, d: list[Any], shape: Shape) -> Any:
         out = self._items(d, shape.item, shape.items)
@@ -614,23 +662,10 @@ class _Builder:
         except TypeError as exc:  # an unhashable set element
             raise ConfigError(f"cannot make a {kind.__name__}: {exc}") from None
 
-    def _mapping(self, d: dict[Any, Any], shape: Shape) -> Any:
-        if TARGET in d:
-            try:
-                cls = self.resolve(d[TARGET], shape, marker=False)
-            except ConfigError as exc:
-                raise exc.under(TARGET) from None
-            return self._node(d, cls)
-        if TYPE in d:
-            return self._marker(d, shape)
-        if shape.node is not None:  # a hand-written mapping where the annotation names the class
-            return self._node(d, shape.node)
-        return self._dict(d, shape)
-
     def _dict(self, d: dict[Any, Any], shape: Shape) -> Any:
-        for reserved in (ID, REF):
+        for reserved in (ID, REF, TARGET):
             if reserved in d:
-                raise ConfigError(f"{reserved!r} is reserved (JSON only) and not allowed here")
+                raise ConfigError(f"{reserved!r} is reserved and not allowed here", reserved)
         value, key = shape.value, shape.key
         out = {
             (k if key.str_as is None or type(k) is not str else self._str(k, key.str_as)): (
@@ -699,31 +734,30 @@ class _Builder:
             raise ConfigError(f"a {what} marker holds a {kind.__name__}, not {short_repr(payload)}")
 
     def _node(self, d: dict[Any, Any], cls: type) -> Any:
-        plan = _plan(cls)
-        fields = plan.fields
-        kwargs: dict[str, Any] = {}
+        plan = _plans.get(cls) or _plan(cls)
+        kwargs = d.copy()
+        kwargs.pop(TARGET, None)
+        if kwargs.keys() == plan.name_set:  # every field, nothing else: the usual case
+            types = tuple(map(type, map(kwargs.__getitem__, plan.scalars)))
+            todo = plan.others if plan.scalars_fit(types) else plan.every
+        else:
+            todo = self._reconcile(cls, plan, kwargs, d)
         slow: list[str] | None = None
-        for k, v in d.items():
-            f = fields.get(k)
-            if f is None:
-                if k != TARGET:
-                    self._unknown(cls, plan, k)
-                continue
+        for k, f in todo:
+            v = kwargs[k]
             tv = type(v)
             if tv is list and f.seq is not None and set(map(type, v)) <= f.leaves:
                 kwargs[k] = f.seq(v)  # checked already: the common list[float], tuple[int, ...]
                 continue
             if tv is dict or tv is list:
-                self.stack.append(k)
                 try:
-                    v = self.build(v, f.shape)
+                    v = kwargs[k] = self.build(v, f.shape)
                 except ConfigError as exc:
                     raise exc.under(k) from None
-                self.stack.pop()
                 tv = type(v)
             elif tv is str and f.shape.str_as is not None:
                 try:
-                    v = self._str(v, f.shape.str_as)
+                    v = kwargs[k] = self._str(v, f.shape.str_as)
                 except ConfigError as exc:
                     raise exc.under(k) from None
                 tv = type(v)
@@ -731,9 +765,6 @@ class _Builder:
                 if slow is None:
                     slow = []
                 slow.append(k)
-            kwargs[k] = v
-        if len(kwargs) != len(fields):
-            self._missing(cls, plan, kwargs)
         if slow is not None:
             kwargs.update(_via_dacite(plan, {k: kwargs[k] for k in slow}))
         try:
@@ -745,41 +776,73 @@ class _Builder:
                 f"building {cls.__qualname__} failed: {type(exc).__name__}: {exc}"
             ) from None
 
-    def _path(self, name: str) -> str:
-        return ".".join([*map(str, self.stack), name])
+    def _reconcile(
+        self, cls: type, plan: _Plan, kwargs: dict[str, Any], d: dict[Any, Any]
+    ) -> list[tuple[str, _Field]]:
+        """Fields missing or unknown: drop the unknown ones (or refuse), note the defaults."""
+        for key in [k for k in kwargs if k not in plan.fields]:
+            self._unknown(cls, plan, key, d)
+            del kwargs[key]
+        self._missing(cls, plan, kwargs, d)
+        return [(k, plan.fields[k]) for k in kwargs]
 
-    def _unknown(self, cls: type, plan: _Plan, key: Any) -> None:
+    def _unknown(self, cls: type, plan: _Plan, key: Any, d: dict[Any, Any]) -> None:
         if self.strict:
             raise ConfigError(
                 f"{cls.__qualname__} has no field {key!r}{did_you_mean(str(key), plan.names)}"
                 " (pass strict=False to drop fields the class no longer has)",
                 str(key),
             )
-        self.dropped.setdefault((cls, str(key)), []).append(self._path(str(key)))
+        self.dropped.setdefault((cls, str(key)), []).append((id(d), str(key)))
 
-    def _missing(self, cls: type, plan: _Plan, kwargs: dict[str, Any]) -> None:
+    def _missing(self, cls: type, plan: _Plan, kwargs: dict[str, Any], d: dict[Any, Any]) -> None:
         for name in plan.names:
             if name in kwargs:
                 continue
             if name in plan.required:
                 raise ConfigError(f"missing required field {name!r} of {cls.__qualname__}", name)
-            self.defaulted.setdefault((cls, name), []).append(self._path(name))
+            self.defaulted.setdefault((cls, name), []).append((id(d), name))
+
+    def _paths(self) -> dict[int, str]:
+        """The path of every mapping in the parsed data (only computed when there is drift)."""
+        paths: dict[int, str] = {}
+        todo: list[tuple[Any, str]] = [(self.root, "")]
+        while todo:
+            d, path = todo.pop()
+            if type(d) is not dict and type(d) is not list or id(d) in paths:
+                continue  # a shared list or dict is walked once: alias bombs stay linear
+            paths[id(d)] = path
+            items: Iterable[tuple[Any, Any]] = d.items() if type(d) is dict else enumerate(d)
+            for k, v in items:
+                if k != VALUE or type(d) is not dict or TYPE not in d:
+                    v_path = f"{path}.{k}" if path else str(k)
+                else:
+                    v_path = path
+                todo.append((v, v_path))
+        return paths
 
     def warn_drift(self) -> None:
         """One warning per class and kind of drift, naming the fields and where they are."""
+        if not (self.defaulted or self.dropped):
+            return
+        paths = self._paths()
         for notes, what in (
             (self.defaulted, "not in the file, so they take their defaults"),
             (self.dropped, "in the file but no longer in the class, so they were dropped"),
         ):
-            by_class: dict[type, list[tuple[str, list[str]]]] = {}
-            for (cls, name), paths in notes.items():
-                by_class.setdefault(cls, []).append((name, paths))
-            for cls, fields in by_class.items():
-                names = ", ".join(repr(name) for name, _ in fields)
-                paths = [path for _, found in fields for path in found]
-                where = ", ".join(paths[:4]) + (f" and {len(paths) - 4} more" if len(paths) > 4 else "")
+            by_class: dict[type, list[str]] = {}
+            places: dict[type, list[str]] = {}
+            for (cls, name), found in notes.items():
+                by_class.setdefault(cls, []).append(repr(name))
+                places.setdefault(cls, []).extend(
+                    f"{paths[key]}.{field}" if paths.get(key) else field for key, field in found
+                )
+            for cls, names in by_class.items():
+                where = places[cls]
+                shown = ", ".join(where[:4]) + (f" and {len(where) - 4} more" if len(where) > 4 else "")
                 warnings.warn(
-                    f"schema drift: {cls.__qualname__} field(s) {names} are {what} (at {where})",
+                    f"schema drift: {cls.__qualname__} field(s) {', '.join(names)} are {what} "
+                    f"(at {shown})",
                     UserWarning,
                     stacklevel=4,
                 )
@@ -815,6 +878,7 @@ def from_data(
     if cls is not None and cls.__module__ != "__main__":
         allowed += (cls.__module__.split(".")[0],)
     builder = _Builder(allowed, strict)
+    builder.root = data
     with gc_paused():
         root = builder.build(data, shape_of(cls) if cls is not None else ANY)
     if cls is not None and not isinstance(root, cls):
