@@ -575,7 +575,7 @@ class _Builder:
 
     def build(self, d: Any, shape: Shape) -> Any:
         t = type(d)
-        if t is dict:
+        if t is dict or t is list:
             key = id(d)
             hit = self.memo.get(key)
             if hit is not None:
@@ -583,37 +583,28 @@ class _Builder:
                     raise ConfigError("cycle: this node contains itself")
                 return hit
             self.memo[key] = _BUSY
-            target = d.get(TARGET)
-            if target is not None:
-                cls = self.placed.get((target, shape)) if type(target) is str else None
-                if cls is None:
-                    try:
-                        cls = self.resolve(target, shape, marker=False)
-                    except ConfigError as exc:
-                        raise exc.under(TARGET) from None
-                out = self._node(d, cls)
-            elif TYPE in d:
-                out = self._marker(d, shape)
-            elif shape.node is not None:  # a hand-written mapping; the annotation names the class
-                out = self._node(d, shape.node)
-            else:
-                out = self._dict(d, shape)
-            self.memo[key] = out
-            return out
-        if t is list:
-            key = id(d)
-            hit = self.memo.get(key)
-            if hit is not None:
-                if hit is _BUSY:
-                    raise ConfigError("cycle: this node contains itself")
-                return hit
-            self.memo[key] = _BUSY
-            out = self._list(d, shape)
+            out = self._mapping(d, shape) if t is dict else self._list(d, shape)
             self.memo[key] = out
             return out
         if t is str and shape.str_as is not None:
             return self._str(d, shape.str_as)
         return d
+
+    def _mapping(self, d: dict[Any, Any], shape: Shape) -> Any:
+        target = d.get(TARGET)
+        if target is not None:
+            cls = self.placed.get((target, shape)) if type(target) is str else None
+            if cls is None:
+                try:
+                    cls = self.resolve(target, shape, marker=False)
+                except ConfigError as exc:
+                    raise exc.under(TARGET) from None
+            return self._node(d, cls)
+        if TYPE in d:
+            return self._marker(d, shape)
+        if shape.node is not None:  # a hand-written mapping; the annotation names the class
+            return self._node(d, shape.node)
+        return self._dict(d, shape)
 
     def _str(self, d: str, cls: type) -> Any:
         """An Enum member by name, or a Path (each text made once per load: both immutable)."""
