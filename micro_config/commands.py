@@ -136,7 +136,7 @@ def run_diff(args: argparse.Namespace) -> int:
     if args.meta:
         changes += diff_data(meta_a, meta_b, root="meta")
     if args.json:
-        from .dump import json_text  # nan/inf and shared values as in the snapshot format
+        from .emit import json_text  # nan/inf and shared values as in the snapshot format
 
         print(json_text([change_json(c) for c in changes]))
     else:
@@ -152,7 +152,7 @@ def run_show(args: argparse.Namespace) -> int:
         for line in path_lines(data):
             print(line)
     else:
-        from .dump import json_text, yaml_text
+        from .emit import json_text, yaml_text
 
         text = json_text(data) if args.json else yaml_text(data)
         sys.stdout.write(text.rstrip("\n") + "\n")

@@ -301,7 +301,7 @@ def read_text(path: Path) -> str:
 
 
 def _read_file(path: Path) -> tuple[Any, dict[str, Any]]:
-    from .load import parse_json, parse_yaml
+    from .parse import parse_json, parse_yaml
 
     path = snapshot_file(path)
     text = read_text(path)
@@ -316,7 +316,7 @@ def _read_file(path: Path) -> tuple[Any, dict[str, Any]]:
 def _unwrap(data: Any) -> tuple[Any, dict[str, Any]]:
     """Split a snapshot document into its tree and meta; a bare tree has no meta."""
     if isinstance(data, dict) and "micro_config" in data and "config" in data and TARGET not in data:
-        from .load import FORMAT_VERSION
+        from .keys import FORMAT_VERSION
 
         if data["micro_config"] != FORMAT_VERSION:
             raise ConfigError(

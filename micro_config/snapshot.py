@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .keys import FORMAT_VERSION
 
-FORMAT_VERSION = 1
 FOLDER_FILES = ("config.yaml", "config.yml", "config.json")  # what a checkpoint folder holds
 _GIT_TIMEOUT = 2.0
 
@@ -146,7 +146,7 @@ def _read(path: str | os.PathLike[str]) -> tuple[Path, str]:
 
 
 def _parse(path: str | os.PathLike[str]) -> tuple[Path, Any]:
-    from .load import parse_json, parse_yaml
+    from .parse import parse_json, parse_yaml
 
     file, text = _read(path)
     parse = parse_yaml if _format(file) == "yaml" else parse_json
@@ -165,7 +165,8 @@ def load_snapshot(
 ) -> Any:
     """Rebuild the config tree of a snapshot file (or of a checkpoint folder's config file);
     the safety rules and arguments are those of :func:`micro_config.from_data`."""
-    from .load import _parse_json, _parse_yaml, from_data
+    from .load import from_data
+    from .parse import _parse_json, _parse_yaml
 
     file, text = _read(path)
     parse = _parse_yaml if _format(file) == "yaml" else _parse_json

@@ -1,0 +1,214 @@
+"""Per-class rebuild plans, made once per class: each field's shape, the types that surely fit
+it and a full type check, so the builder passes a value that already fits straight to the
+constructor; the rest goes through dacite (:func:`via_dacite`), which converts it or words
+the error.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import functools
+import pathlib
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from .coerce import _strip, field_types, type_name, unwrap_optional
+from .errors import ConfigError, short_repr
+from .script import ConfigScriptDict, ConfigScriptList
+from .shapes import UNIONS, Shape, class_fields
+
+_NoneType = type(None)
+
+
+def _check_of(annotation: Any) -> Callable[[Any], bool] | None:
+    """A predicate: does a built value already have this type? None: anything does."""
+    ann = _strip(annotation)
+    if ann is Any or ann is object or isinstance(ann, str | typing.ForwardRef | typing.TypeVar):
+        return None
+    if ann is None or ann is _NoneType:
+        return lambda v: v is None
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin in UNIONS:
+        arms = [_check_of(arm) for arm in args]
+        if any(arm is None for arm in arms):
+            return None
+        return lambda v: any(arm(v) for arm in arms)  # type: ignore[misc]
+    if origin is typing.Literal:
+        return lambda v: any(type(v) is type(o) and v == o for o in args)
+    cls = origin if origin is not None else ann
+    if not isinstance(cls, type):
+        return None
+    if cls is float:
+        return lambda v: type(v) is float or type(v) is int  # an int is a fine float
+    if cls is int:
+        return lambda v: type(v) is int
+    if not args or origin is type:
+        return lambda v: isinstance(v, cls)
+    if issubclass(cls, tuple) and not (len(args) == 2 and args[1] is Ellipsis):
+        checks = [_check_of(a) for a in args if a != ()]
+        return lambda v: (
+            isinstance(v, tuple)
+            and len(v) == len(checks)
+            and all(c is None or c(x) for c, x in zip(checks, v, strict=True))
+        )
+    if issubclass(cls, dict) or cls in (collections.abc.Mapping, collections.abc.MutableMapping):
+        base = dict if cls in (collections.abc.Mapping, collections.abc.MutableMapping) else cls
+        key, value = (args if len(args) == 2 else (Any, args[0]))
+        key_check, value_check = _check_of(key), _check_of(value)
+        return lambda v: (
+            isinstance(v, base)
+            and (key_check is None or all(map(key_check, v)))
+            and (value_check is None or all(map(value_check, v.values())))
+        )
+    if cls in (collections.abc.Sequence, collections.abc.MutableSequence, collections.abc.Iterable,
+               collections.abc.Collection):
+        base: Any = (list, tuple)
+    elif cls in (collections.abc.Set, collections.abc.MutableSet):
+        base = (set, frozenset)
+    else:
+        base = cls
+    item = _check_of(args[0])
+    if item is None:
+        return lambda v: isinstance(v, base)
+    return lambda v: isinstance(v, base) and all(map(item, v))
+
+
+def _exact_types(annotation: Any) -> frozenset[type]:
+    """Types whose values surely fit (checked with one ``type(v) in ...``)."""
+    ann = _strip(annotation)
+    if typing.get_origin(ann) in UNIONS:
+        return frozenset().union(*(_exact_types(arm) for arm in typing.get_args(ann)))
+    if ann is None or ann is _NoneType:
+        return frozenset({_NoneType})
+    if ann is float:
+        return frozenset({float, int})
+    if isinstance(ann, type) and typing.get_origin(ann) is None:
+        if issubclass(ann, ConfigScriptList | ConfigScriptDict | list | dict | tuple | set):
+            return frozenset({ann}) if ann in (list, dict, tuple, set, frozenset) else frozenset()
+        return frozenset({ann}) if not issubclass(ann, pathlib.PurePath) else frozenset()
+    return frozenset()
+
+
+class Field(typing.NamedTuple):
+    shape: Shape
+    exact: frozenset[type]  # types that surely fit
+    check: Callable[[Any], bool] | None  # the full check (None: anything fits)
+    seq: Callable[[list[Any]], Any] | None  # for a collection of plain scalars: its builder...
+    leaves: frozenset[type]  # ...and the scalar types its items may have
+
+
+_SCALAR_TYPES = frozenset({int, float, str, bool, _NoneType})
+
+
+def _scalar_collection(annotation: Any) -> tuple[Callable[[list[Any]], Any] | None, frozenset]:
+    """``list[float]``, ``tuple[int, ...]``, ``frozenset[str]``...: a parsed list whose items all
+    have one of these exact types becomes the value in one call, without a per-item walk."""
+    ann, _ = unwrap_optional(annotation)
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    builders = {list: list, tuple: tuple, set: set, frozenset: frozenset}
+    if origin not in builders or not args or (origin is tuple and args[1:] != (Ellipsis,)):
+        return None, frozenset()
+    leaves = _exact_types(args[0])
+    if not leaves or not leaves <= _SCALAR_TYPES:
+        return None, frozenset()
+    return builders[origin], leaves
+
+
+def _field(shape: Shape, annotation: Any) -> Field:
+    return Field(shape, _exact_types(annotation), _check_of(annotation),
+                  *_scalar_collection(annotation))
+
+
+class Plan:
+    """Per-class work done once: fields, their shapes and checks, which are required."""
+
+    __slots__ = ("cls", "fields", "names", "name_set", "scalars", "others", "every", "good",
+                 "required", "checker")
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        self.fields = {
+            name: _field(shape, ann)
+            for name, shape, ann in class_fields(cls)
+        }
+        self.names = tuple(self.fields)
+        self.name_set = frozenset(self.names)
+        # Fields whose annotation is a plain scalar type (int, str, Optional[float], ...) are
+        # checked all at once: the tuple of their value types is looked up among the ones seen.
+        self.scalars = tuple(
+            name for name, f in self.fields.items()
+            if f.exact and f.exact <= _SCALAR_TYPES and f.shape.str_as is None
+        )
+        self.others = tuple((n, f) for n, f in self.fields.items() if n not in self.scalars)
+        self.every = tuple(self.fields.items())
+        self.good: set[tuple[type, ...]] = set()  # value-type tuples of the scalars that fit
+        missing = dataclasses.MISSING
+        self.required = frozenset(
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.init and f.default is missing and f.default_factory is missing
+        )
+        self.checker: type | None = None
+
+    def scalars_fit(self, types: tuple[type, ...]) -> bool:
+        if types in self.good:
+            return True
+        fits = all(t in self.fields[n].exact for n, t in zip(self.scalars, types, strict=True))
+        if fits and len(self.good) < 1024:
+            self.good.add(types)
+        return fits
+
+    def dacite_class(self) -> type:
+        """A flat stand-in dataclass (every field optional, no ``__post_init__``) that lets
+        dacite check and convert just the values that need it."""
+        if self.checker is None:
+            hints = field_types(self.cls)
+            self.checker = dataclasses.make_dataclass(
+                self.cls.__name__,
+                [(name, hints[name], dataclasses.field(default=None)) for name in self.names],
+            )
+        return self.checker
+
+
+PLANS: dict[type, Plan] = {}
+
+
+def plan_of(cls: type) -> Plan:
+    plan = PLANS.get(cls)
+    if plan is None:
+        try:
+            plan = PLANS[cls] = Plan(cls)
+        except Exception as exc:
+            raise ConfigError(f"cannot read the fields of {cls.__qualname__}: {exc}") from None
+    return plan
+
+
+def _float_hook(value: Any) -> Any:
+    return float(value) if type(value) is int else value
+
+
+@functools.cache
+def _dacite_config() -> Any:
+    import dacite
+
+    return dacite.Config(check_types=True, strict=False, type_hooks={float: _float_hook})
+
+
+def via_dacite(plan: Plan, values: dict[str, Any]) -> dict[str, Any]:
+    """dacite's verdict on the values the fast check did not pass: converted, or a
+    ConfigError naming the field, the expected type and the value."""
+    import dacite
+
+    try:
+        checked = dacite.from_dict(plan.dacite_class(), values, config=_dacite_config())
+    except (dacite.WrongTypeError, dacite.UnionMatchError) as exc:
+        raise ConfigError(
+            f"expected {type_name(exc.field_type)}, got {short_repr(exc.value)} "
+            f"({type(exc.value).__name__})",
+            exc.field_path or "",
+        ) from None
+    except dacite.DaciteError as exc:
+        raise ConfigError(str(exc)) from None
+    return {name: getattr(checked, name) for name in values}
