@@ -18,7 +18,7 @@ from .errors import ConfigError, did_you_mean, short_repr
 from .gcpause import gc_paused
 from .keys import FORMAT_VERSION, ID, NONFINITE, REF, TARGET, TYPE, VALUE
 from .parse import _parse_json, _parse_yaml, parse_json, parse_yaml
-from .plans import PLANS, plan_of, via_dacite
+from .plans import BUILD, CHECK, PLANS, SEQ, actions_of, plan_of, via_dacite
 from .resolve import Resolver
 from .script import ConfigScriptList
 from .shapes import ANY, Shape, shape_of
@@ -26,6 +26,7 @@ from .shapes import ANY, Shape, shape_of
 __all__ = ["FORMAT_VERSION", "from_data", "from_json", "from_yaml", "parse_json", "parse_yaml"]
 
 _BUSY = object()  # memo entry of a node being built: meeting it again means a cycle
+_COLLECTIONS = {"tuple": tuple, "set": set, "frozenset": frozenset, "list": list}  # marker kinds
 
 
 class _Builder:
@@ -143,17 +144,17 @@ class _Builder:
         return self._marker_value(d[TYPE], d[VALUE], shape)
 
     def _marker_value(self, kind: Any, payload: Any, shape: Shape) -> Any:
-        if kind in ("tuple", "set", "frozenset", "list"):
+        builder = _COLLECTIONS.get(kind) if type(kind) is str else None
+        if builder is not None:
             self._expect(payload, list, kind)
             items = self._items(payload, ANY)
-            builder = {"tuple": tuple, "set": set, "frozenset": frozenset, "list": list}[kind]
             try:
                 return builder(items)
             except TypeError as exc:
                 raise ConfigError(f"cannot make a {kind}: {exc}") from None
         if kind == "path":
             self._expect(payload, str, kind)
-            return pathlib.Path(payload)
+            return self._str(payload, pathlib.Path)
         if kind == "float":
             if payload not in NONFINITE:
                 raise ConfigError(f"a float marker holds 'nan', 'inf' or '-inf', not {payload!r}")
@@ -196,34 +197,43 @@ class _Builder:
         plan = PLANS.get(cls) or plan_of(cls)
         kwargs = d.copy()
         kwargs.pop(TARGET, None)
-        if kwargs.keys() == plan.name_set:  # every field, nothing else: the usual case
-            types = tuple(map(type, map(kwargs.__getitem__, plan.scalars)))
-            todo = plan.others if plan.scalars_fit(types) else plan.every
+        try:  # every field, nothing else: the usual case
+            values = plan.values(kwargs) if len(kwargs) == len(plan.names) else None
+        except KeyError:
+            values = None
+        if values is not None:
+            types = tuple(map(type, values))
+            todo = plan.by_types.get(types)
+            if todo is None:
+                todo = plan.actions(types)
         else:
-            todo = self.drift.reconcile(cls, plan, kwargs, d)
+            present = self.drift.reconcile(cls, plan, kwargs, d)
+            todo = actions_of(present, [type(kwargs[k]) for k, _ in present])
         slow: list[str] | None = None
-        for k, f in todo:
+        strs = self.strs
+        for k, what, f, arg in todo:
             v = kwargs[k]
-            tv = type(v)
-            if tv is list and f.seq is not None and set(map(type, v)) <= f.leaves:
-                kwargs[k] = f.seq(v)  # checked already: the common list[float], tuple[int, ...]
+            if what is SEQ:
+                if set(map(type, v)) <= arg:
+                    kwargs[k] = f.seq(v)  # checked already: the common list[float], tuple[int, ...]
+                    continue
+                what, arg = BUILD, f.shape
+            elif what is CHECK:
+                if not arg(v):
+                    slow = [k] if slow is None else [*slow, k]
                 continue
-            if tv is dict or tv is list:
-                try:
-                    v = kwargs[k] = self.build(v, f.shape)
-                except ConfigError as exc:
-                    raise exc.under(k) from None
-                tv = type(v)
-            elif tv is str and f.shape.str_as is not None:
-                try:
-                    v = kwargs[k] = self._str(v, f.shape.str_as)
-                except ConfigError as exc:
-                    raise exc.under(k) from None
-                tv = type(v)
-            if tv not in f.exact and f.check is not None and not f.check(v):
-                if slow is None:
-                    slow = []
-                slow.append(k)
+            try:
+                if what is BUILD:
+                    v = self.build(v, arg)
+                else:  # STR: a text met before in this load (the usual case), else made now
+                    table = strs.get(arg)
+                    made = table.get(v) if table is not None else None
+                    v = made if made is not None else self._str(v, arg)
+            except ConfigError as exc:
+                raise exc.under(k) from None
+            kwargs[k] = v
+            if type(v) not in f.exact and f.check is not None and not f.check(v):
+                slow = [k] if slow is None else [*slow, k]
         if slow is not None:
             kwargs.update(via_dacite(plan, {k: kwargs[k] for k in slow}))
         try:
@@ -282,9 +292,8 @@ def from_yaml(
     strict: bool = True,
 ) -> Any:
     """Rebuild a config tree from YAML text (see :func:`from_data`)."""
-    with gc_paused():
-        data = _parse_yaml(text)
-    return from_data(data, cls, allow_modules=allow_modules, strict=strict)
+    with gc_paused():  # one pause; the parsed data is freed before the collector runs again
+        return from_data(_parse_yaml(text), cls, allow_modules=allow_modules, strict=strict)
 
 
 def from_json(
@@ -295,6 +304,5 @@ def from_json(
     strict: bool = True,
 ) -> Any:
     """Rebuild a config tree from JSON text (see :func:`from_data`)."""
-    with gc_paused():
-        data = _parse_json(text)
-    return from_data(data, cls, allow_modules=allow_modules, strict=strict)
+    with gc_paused():  # one pause; the parsed data is freed before the collector runs again
+        return from_data(_parse_json(text), cls, allow_modules=allow_modules, strict=strict)

@@ -79,6 +79,8 @@ def _json_hook() -> Callable[[dict[str, Any]], Any]:
     ids: dict[str, Any] = {}
 
     def hook(d: dict[str, Any]) -> Any:
+        if ID not in d and REF not in d and TYPE not in d:
+            return d  # the usual object: nothing to resolve
         ident = d.pop(ID, None)
         if ident is None:
             if REF in d:

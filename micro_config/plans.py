@@ -9,9 +9,10 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import functools
+import operator
 import pathlib
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .coerce import _strip, field_types, type_name, unwrap_optional
@@ -75,6 +76,10 @@ def _check_of(annotation: Any) -> Callable[[Any], bool] | None:
     return lambda v: isinstance(v, base) and all(map(item, v))
 
 
+# Path("x") makes a PosixPath or WindowsPath: that concrete type surely fits the annotation
+_CONCRETE = {pathlib.Path: type(pathlib.Path()), pathlib.PurePath: type(pathlib.PurePath())}
+
+
 def _exact_types(annotation: Any) -> frozenset[type]:
     """Types whose values surely fit (checked with one ``type(v) in ...``)."""
     ann = _strip(annotation)
@@ -87,7 +92,7 @@ def _exact_types(annotation: Any) -> frozenset[type]:
     if isinstance(ann, type) and typing.get_origin(ann) is None:
         if issubclass(ann, ConfigScriptList | ConfigScriptDict | list | dict | tuple | set):
             return frozenset({ann}) if ann in (list, dict, tuple, set, frozenset) else frozenset()
-        return frozenset({ann}) if not issubclass(ann, pathlib.PurePath) else frozenset()
+        return frozenset({_CONCRETE.get(ann, ann)})
     return frozenset()
 
 
@@ -121,11 +126,16 @@ def _field(shape: Shape, annotation: Any) -> Field:
                   *_scalar_collection(annotation))
 
 
-class Plan:
-    """Per-class work done once: fields, their shapes and checks, which are required."""
+# What a field's value needs before the constructor call (see actions_of).
+SEQ, BUILD, STR, CHECK = "seq", "build", "str", "check"
+Action = tuple[str, str, Field, Any]  # (field name, what, field, what it needs at hand)
 
-    __slots__ = ("cls", "fields", "names", "name_set", "scalars", "others", "every", "good",
-                 "required", "checker")
+
+class Plan:
+    """Per-class work done once: fields, their shapes and checks, which are required, and per
+    signature (the types of the values found) what each field needs."""
+
+    __slots__ = ("cls", "fields", "names", "values", "every", "by_types", "required", "checker")
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
@@ -134,16 +144,9 @@ class Plan:
             for name, shape, ann in class_fields(cls)
         }
         self.names = tuple(self.fields)
-        self.name_set = frozenset(self.names)
-        # Fields whose annotation is a plain scalar type (int, str, Optional[float], ...) are
-        # checked all at once: the tuple of their value types is looked up among the ones seen.
-        self.scalars = tuple(
-            name for name, f in self.fields.items()
-            if f.exact and f.exact <= _SCALAR_TYPES and f.shape.str_as is None
-        )
-        self.others = tuple((n, f) for n, f in self.fields.items() if n not in self.scalars)
+        self.values = _getter(self.names)
         self.every = tuple(self.fields.items())
-        self.good: set[tuple[type, ...]] = set()  # value-type tuples of the scalars that fit
+        self.by_types: dict[tuple[type, ...], tuple[Action, ...]] = {}
         missing = dataclasses.MISSING
         self.required = frozenset(
             f.name
@@ -152,13 +155,15 @@ class Plan:
         )
         self.checker: type | None = None
 
-    def scalars_fit(self, types: tuple[type, ...]) -> bool:
-        if types in self.good:
-            return True
-        fits = all(t in self.fields[n].exact for n, t in zip(self.scalars, types, strict=True))
-        if fits and len(self.good) < 1024:
-            self.good.add(types)
-        return fits
+    def actions(self, types: tuple[type, ...]) -> tuple[Action, ...]:
+        """The actions for every field whose value types are ``types`` (in field order),
+        remembered per signature: a file holds few distinct ones per class."""
+        found = self.by_types.get(types)
+        if found is None:
+            found = actions_of(self.every, types)
+            if len(self.by_types) < 1024:
+                self.by_types[types] = found
+        return found
 
     def dacite_class(self) -> type:
         """A flat stand-in dataclass (every field optional, no ``__post_init__``) that lets
@@ -170,6 +175,33 @@ class Plan:
                 [(name, hints[name], dataclasses.field(default=None)) for name in self.names],
             )
         return self.checker
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The values of ``names`` from a mapping, as a tuple in one C call (KeyError if missing)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda d: (d[name],)
+    return operator.itemgetter(*names) if names else lambda d: ()
+
+
+def actions_of(fields: Iterable[tuple[str, Field]], types: Iterable[type]) -> tuple[Action, ...]:
+    """What each field's value, of the given type, needs: a list of plain scalars to make into
+    the annotated collection (SEQ, with the item types that allow it), a parsed mapping/list to
+    build (BUILD, with the shape), a string that stands for a Path or Enum (STR, with the class),
+    or a check, the value's type not surely fitting (CHECK, with the check). A value that
+    surely fits needs nothing and is left out."""
+    out = []
+    for (name, f), t in zip(fields, types, strict=True):
+        if t is list and f.seq is not None:
+            out.append((name, SEQ, f, f.leaves))
+        elif t is dict or t is list:
+            out.append((name, BUILD, f, f.shape))
+        elif t is str and f.shape.str_as is not None:
+            out.append((name, STR, f, f.shape.str_as))
+        elif t not in f.exact and f.check is not None:
+            out.append((name, CHECK, f, f.check))
+    return tuple(out)
 
 
 PLANS: dict[type, Plan] = {}
