@@ -166,6 +166,10 @@ def run_validate(args: argparse.Namespace) -> int:
     if found and args.strict:
         print(f"{PROG}: error: {len(found)} warning(s) and --strict", file=sys.stderr)
         return 2
+    if not is_node(root):  # a file holding plain data (or a snapshot without its config)
+        print(f"{PROG}: error: {args.a}: not a config tree (its root is a "
+              f"{type(root).__name__}, not a config class)", file=sys.stderr)
+        return 2
     print(f"OK: {args.a} ({type(root).__module__}.{type(root).__qualname__})")
     return 0
 
@@ -179,8 +183,9 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 
-_SOURCES = """\
-A and B may each be a snapshot (.yaml/.yml/.json), a checkpoint folder holding config.yaml,
+def _sources(names: str) -> str:
+    return f"""\
+{names} a snapshot (.yaml/.yml/.json), a checkpoint folder holding config.yaml,
 or module:attr naming a config object or a function returning one (it imports only that
 module). Files are read without importing any class, so any file is safe to diff or show."""
 
@@ -229,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("diff", help="what differs between two configs",
                        description="Print one line per difference: path: old -> new.\n\n"
-                       + _SOURCES, epilog=_DIFF_EXAMPLES, formatter_class=raw)
+                       + _sources("A and B may each be"), epilog=_DIFF_EXAMPLES, formatter_class=raw)
     p.add_argument("a", metavar="A", help="the old config")
     p.add_argument("b", metavar="B", help="the new config")
     p.add_argument("--json", action="store_true", help="a JSON list of changes, for machines")
@@ -239,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=run_diff)
 
     p = sub.add_parser("show", help="print the resolved tree",
-                       description="Print the resolved tree as YAML (or JSON).\n\n" + _SOURCES,
+                       description="Print the resolved tree as YAML (or JSON).\n\n" + _sources("A may be"),
                        epilog=_SHOW_EXAMPLES, formatter_class=raw)
     p.add_argument("a", metavar="A", help="the config to show")
     how = p.add_mutually_exclusive_group()

@@ -264,6 +264,20 @@ def test_validate_strict_fails_on_warnings(exe: str, project: Path) -> None:
     assert "model.dims" in unknown.stderr
 
 
+def test_validate_refuses_plain_data(exe: str, project: Path) -> None:
+    (project / "plain.yaml").write_text("a: 1\n")
+    (project / "list.json").write_text("[1, 2]\n")
+    for name in ("plain.yaml", "list.json"):
+        refused = run(exe, "validate", name, cwd=project)
+        assert_one_line_error(refused)
+        assert "not a config tree" in refused.stderr
+
+
+def test_show_help_names_only_its_one_source(exe: str, project: Path) -> None:
+    shown = run(exe, "show", "--help", cwd=project)
+    assert "A may be" in shown.stdout and "A and B" not in shown.stdout
+
+
 # ---------------------------------------------------------------- in-process pieces
 
 
