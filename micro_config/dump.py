@@ -35,6 +35,21 @@ def _dump_plan(cls: type) -> tuple[str, tuple[tuple[str, Shape], ...]]:
 
 
 _BUSY = object()  # memo entry of a node being written: meeting it again means a cycle
+WRITE_BUDGET = 10_000_000  # values that tuples/frozensets may write in one dump (see _budget)
+
+
+def _expanded_size(v: tuple[Any, ...] | frozenset[Any], sizes: dict[int, int]) -> int:
+    """How many values ``v`` writes in full, nested tuples/frozensets included, each distinct
+    object counted once by identity (``sizes``), so even an exponential expansion is measured
+    in linear time."""
+    size = sizes.get(id(v))
+    if size is None:
+        size = len(v)
+        for x in v:
+            if type(x) is tuple or type(x) is frozenset:
+                size += _expanded_size(x, sizes)
+        sizes[id(v)] = size
+    return size
 _SCALARS = frozenset({str, int, bool, _NoneType, float})
 
 
@@ -44,6 +59,21 @@ class _ToData:
     def __init__(self) -> None:
         self.memo: dict[int, Any] = {}
         self.shared: set[int] = set()  # ids of data objects reached more than once
+        self.written = 0  # values written so far by tuples/frozensets, expanded in full
+        self.sizes: dict[int, int] = {}  # id of a tuple/frozenset -> the values it writes
+
+    def _budget(self, v: tuple[Any, ...] | frozenset[Any]) -> None:
+        """Count an immutable's values: it has no anchor and is written in full at every place,
+        so a few thousand shared tuples nested 40 deep (an alias bomb in a hostile file loads
+        in linear time) would take forever to write. Refused as soon as the total would pass
+        the budget, before any of it is written."""
+        if self.written + _expanded_size(v, self.sizes) > WRITE_BUDGET:
+            raise ConfigError(
+                f"refusing to write more than {WRITE_BUDGET:,} values: tuples/frozensets "
+                "nested in each other are written in full at every place (immutable values "
+                "get no anchor), and these would expand exponentially; use lists to share"
+            )
+        self.written += len(v)
 
     def _enter(self, obj: Any) -> Any:
         """The data already made for ``obj`` (marking it shared), or None after marking it busy."""
@@ -135,6 +165,7 @@ class _ToData:
         return out
 
     def _tuple(self, v: tuple[Any, ...], shape: Shape) -> Any:
+        self._budget(v)
         if shape.items is not None and len(shape.items) == len(v):
             out = []
             for index, (x, item) in enumerate(zip(v, shape.items, strict=True)):
@@ -151,6 +182,8 @@ class _ToData:
         hit = self._enter(v) if t is set else None  # a set is mutable: its identity can matter
         if hit is not None:
             return hit
+        if t is frozenset:
+            self._budget(v)
         try:
             ordered = sorted(v)
         except TypeError:  # mixed element types: still one fixed order

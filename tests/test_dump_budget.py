@@ -1,0 +1,74 @@
+"""Writing a tree whose tuples/frozensets are shared many times over: immutables are written in
+full at every place (docs/format.md), so a nested "alias bomb" of them would expand
+exponentially. The writer counts the values it would write and refuses past a budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from micro_config import ConfigError, dump, from_json, from_yaml, to_json, to_yaml
+from micro_config.dump import WRITE_BUDGET, to_data
+from tests._h2_configs import Leaf, Node
+
+
+def tuple_bomb(levels: int) -> tuple[Any, ...]:
+    """2**levels leaves from ``levels + 1`` distinct tuple objects, each one shared twice."""
+    t: tuple[Any, ...] = (1, 2)
+    for _ in range(levels):
+        t = (t, t)
+    return t
+
+
+def frozenset_bomb(levels: int) -> frozenset[Any]:
+    f: frozenset[Any] = frozenset({0})
+    for i in range(levels):
+        f = frozenset({("a", i, f), ("b", i, f)})
+    return f
+
+
+@pytest.mark.parametrize("write", [to_yaml, to_json, to_data])
+def test_a_tuple_bomb_is_refused_naming_its_path(write: Any) -> None:
+    tree = Node(children=[Leaf(), Leaf(anything=[0, tuple_bomb(40)])])
+    with pytest.raises(ConfigError, match="refusing to write more than") as err:
+        write(tree)  # 2**41 values in full: only a check before writing can finish
+    assert err.value.path == "children.1.anything.1"
+
+
+def test_a_frozenset_bomb_is_refused() -> None:
+    with pytest.raises(ConfigError, match="refusing to write") as err:
+        to_yaml(Leaf(anything=frozenset_bomb(40)))
+    assert err.value.path == "anything"
+
+
+def test_a_hostile_file_loads_but_its_tree_is_not_written_out() -> None:
+    bomb = "{_type_: tuple, value: [1, 2]}"
+    for i in range(40):  # each level defines the one below it and refers to it again
+        bomb = f"{{_type_: tuple, value: [&b{i} {bomb}, *b{i}]}}"
+    with pytest.warns(UserWarning, match="schema drift"):  # the other fields: defaults
+        leaf = from_yaml(f"_target_: tests._h2_configs.Leaf\nanything: {bomb}\n")  # linear
+    top = leaf.anything
+    assert type(top) is tuple and top[0] is top[1] and top[0][0] is top[0][1]
+    with pytest.raises(ConfigError, match="refusing to write") as err:
+        to_yaml(leaf)
+    assert err.value.path == "anything"
+
+
+def test_shared_tuples_within_the_budget_are_written_in_full_and_round_trip() -> None:
+    leaf = Leaf(anything=tuple_bomb(10), shape=tuple(range(1000)))
+    text = to_yaml(leaf)
+    assert "&" not in text and "*" not in text  # immutables get no anchors
+    again = from_yaml(text)
+    assert again.anything == leaf.anything and again.shape == leaf.shape
+    assert from_json(to_json(leaf)).anything == leaf.anything
+
+
+def test_the_budget_counts_values_across_the_whole_dump(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dump, "WRITE_BUDGET", 100_000)  # the default takes a while to reach
+    shared = tuple_bomb(10)  # writes 2**12 - 2 values: within the budget, alone or 24 times
+    assert to_data(Leaf(anything=[shared] * 24))["anything"][23]["_type_"] == "tuple"
+    with pytest.raises(ConfigError, match="refusing to write more than 100,000") as err:
+        to_data(Leaf(anything=[shared] * 25))
+    assert err.value.path == "anything.24"
+    assert dump.WRITE_BUDGET < WRITE_BUDGET  # the patched budget was the one in force
