@@ -2,7 +2,8 @@
 
 ``deep_replace`` keeps the sharing of the tree: an override lands on a *node* (by identity), and
 the tree is rebuilt bottom-up with one new object per changed node, so every place that referred
-to the old node refers to the one replacement.
+to the old node refers to the one replacement. A config given for a node slot replaces the old
+node itself: every reference to it gets that object, as given.
 """
 
 from __future__ import annotations
@@ -148,14 +149,26 @@ class _Place:
 
 
 class _Edits:
-    """Overrides collected per node identity, with conflict checks."""
+    """Overrides collected per owner identity (the nearest node or plain list/dict above the
+    place), with conflict checks. A config given for a node slot also replaces the old node
+    itself (``nodes``), so every reference to it gets the replacement."""
 
     def __init__(self, root: Any) -> None:
         self.root = root
         self.by_node: dict[int, tuple[Any, dict[tuple[Any, ...], tuple[Any, str]]]] = {}
         self.passed: dict[tuple[int, tuple[Any, ...]], str] = {}  # places stepped through
+        self.nodes: dict[int, tuple[Any, Any, str]] = {}  # old node id -> (old, new value, path)
+        self.entered: dict[int, str] = {}  # node id -> the first override that went inside it
 
-    def step_through(self, place: _Place) -> None:
+    def step_through(self, place: _Place, key: str) -> None:
+        if is_node(place.value):
+            done = self.nodes.get(id(place.value))
+            if done is not None and is_node(done[1]):
+                raise ConfigError(
+                    f"conflicts with the override of {done[2]!r}, which replaces this node",
+                    place.path,
+                )
+            self.entered.setdefault(id(place.value), key)
         if place.owner is None:
             return
         for chain, (_, path) in self._edits_of(place.owner).items():
@@ -178,7 +191,35 @@ class _Edits:
                 )
             if chain[: len(place.chain)] == place.chain or place.chain[: len(chain)] == chain:
                 raise ConfigError(f"conflicts with the override of {path!r}", place.path)
+        if is_node(place.value):
+            self._set_node(place, value)
         edits[place.chain] = (value, place.path)
+
+    def _set_node(self, place: _Place, value: Any) -> None:
+        """The slot held a node: check against what other paths give for that same node."""
+        old = place.value
+        prior = self.nodes.get(id(old))
+        if prior is not None:
+            configs = is_node(value) or is_node(prior[1])  # a config counts by identity only
+            if prior[1] is not value and (configs or not _equal(prior[1], value)):
+                raise ConfigError(
+                    f"conflicting overrides: {prior[2]!r} sets the same node to "
+                    f"{short_repr(prior[1])}",
+                    place.path,
+                )
+            return
+        inside = self.entered.get(id(old))
+        if is_node(value) and inside is not None:
+            raise ConfigError(
+                f"conflicts with the override of {inside!r} inside the node this replaces",
+                place.path,
+            )
+        self.nodes[id(old)] = (old, value, place.path)
+
+    def replacements(self) -> dict[int, Any]:
+        """Old node id -> the config given for it (values that are not configs only set their
+        slot)."""
+        return {key: new for key, (_, new, _) in self.nodes.items() if is_node(new)}
 
     def _edits_of(self, owner: Any) -> dict[tuple[Any, ...], tuple[Any, str]]:
         entry = self.by_node.get(id(owner))
@@ -197,7 +238,7 @@ def _equal(a: Any, b: Any) -> bool:
 def deep_replace(config: Any, **overrides: Any) -> Any:
     """The nested form of ``dataclasses.replace``: keys are field names or dotted paths
     (``**{"model.dim": 256}``), list indices or dict keys. A dict given for a config updates
-    its fields; a config given replaces that field. Returns a new tree (the input is never
+    its fields; a config given replaces that node, wherever it is referenced. Returns a new tree (the input is never
     mutated) in which every node that was shared stays shared."""
     if not is_node(config):
         raise TypeError(f"deep_replace needs a config object, got {short_repr(config)}")
@@ -216,8 +257,9 @@ def _split(key: Any, path: str) -> list[str]:
 
 
 def _assign(edits: _Edits, place: _Place, parts: list[str], value: Any) -> None:
+    key = join_path(place.path, ".".join(parts))
     for index, part in enumerate(parts):
-        edits.step_through(place)
+        edits.step_through(place, key)
         place = _step(edits, place, part, parts[index + 1 :] + _first_keys(value))
     if isinstance(value, dict) and not is_node(value):
         descend = isinstance(value, Overrides) or is_node(place.value)
@@ -407,7 +449,7 @@ class _Rebuild:
 
     def __init__(self, edits: _Edits) -> None:
         self.edits = edits.by_node
-        self.memo: dict[int, Any] = {}
+        self.memo: dict[int, Any] = edits.replacements()  # the config given, used as it is
         self.on_stack: set[int] = set()
         self.paths: dict[int, str] = {}
 
@@ -431,10 +473,10 @@ class _Rebuild:
         entry = self.edits.get(key)
         if entry is not None:
             for chain, (new_value, _) in entry[1].items():
-                kids[chain[0]] = _patch(kids[chain[0]], chain[1:], new_value)
+                kids[chain[0]] = _patch(kids.get(chain[0], _MISSING), chain[1:], new_value)
         self.on_stack.discard(key)
         old = dict(self.children(value))
-        if all(kids[slot] is old[slot] for slot in kids):
+        if all(kids[slot] is old.get(slot, _MISSING) for slot in kids):
             new = value
         else:
             new = self.remake(value, kids, path)

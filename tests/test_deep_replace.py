@@ -95,6 +95,79 @@ def test_a_node_and_a_field_inside_it_conflict() -> None:
         deep_replace(config, **{"optim.lr": 1.0, "optim": AdamWConfig()})
 
 
+def test_a_config_given_for_a_shared_node_replaces_every_reference() -> None:
+    config = walkthrough()
+    given = WikiDataConfig(max_len=16)
+    new = deep_replace(config, **{"model.dataset": given})
+    assert new.model.dataset is given and new.train_dataset is given  # used as given, not copied
+    assert new.eval_dataset is config.eval_dataset
+    assert new.model.transformer_config is config.model.transformer_config
+    assert config.model.dataset is config.train_dataset and config.train_dataset.max_len == 256
+    other = deep_replace(config, train_dataset=given)  # the same through the other path
+    assert other.model.dataset is given and other.train_dataset is given
+
+
+def test_a_config_given_for_a_shared_list_item_or_shared_parent() -> None:
+    config = heads()
+    given = WikiDataConfig(max_len=9)
+    new = deep_replace(config, **{"datasets.0": given})
+    assert new.datasets[0] is given and new.datasets[2] is given
+    assert new.datasets[1] is config.datasets[1] and type(new.datasets) is ConfigScriptList
+    child = Node(x=1)
+    parent = Node(a=child, x=2)
+    root = Node(a=parent, b=Node(a=parent))
+    replacement = Node(x=3)
+    out = deep_replace(root, a=replacement)  # the node above `child`, shared by a and b.a
+    assert out.a is replacement and out.b.a is replacement
+
+
+def test_a_slot_that_held_a_plain_value_is_only_that_slot() -> None:
+    given = Node(x=5)
+    new = deep_replace(Node(a=None, b=None), a=given)
+    assert new.a is given and new.b is None
+    config = dataclasses.replace(walkthrough(), optim=None)
+    assert deep_replace(config, optim=AdamWConfig(lr=1.0)).optim == AdamWConfig(lr=1.0)
+
+
+def test_a_shared_node_given_two_replacements_conflicts() -> None:
+    config = walkthrough()
+    given = WikiDataConfig(max_len=16)
+    same = deep_replace(config, **{"model.dataset": given, "train_dataset": given})
+    assert same.model.dataset is given and same.train_dataset is given
+    for other in (WikiDataConfig(max_len=16), WikiDataConfig(max_len=3), None):  # by identity
+        with pytest.raises(ConfigError, match="conflicting overrides") as info:
+            deep_replace(config, **{"model.dataset": given, "train_dataset": other})
+        assert info.value.path == "train_dataset"
+        with pytest.raises(ConfigError, match="conflicting overrides"):
+            deep_replace(config, **{"train_dataset": other, "model.dataset": given})
+    nothing = deep_replace(Node(a=Node(), b=None), a=None)  # values that are not configs
+    assert nothing.a is None
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [{"train_dataset.max_len": 3}, {"train_dataset": {"max_len": 3}}, {"model.dataset.max_len": 3}],
+)
+def test_replacing_a_node_and_editing_inside_it_through_another_path_conflicts(
+    edit: dict[str, Any],
+) -> None:
+    config = walkthrough()
+    given = WikiDataConfig(max_len=16)
+    with pytest.raises(ConfigError, match="conflicts") as info:
+        deep_replace(config, **{"model.dataset": given}, **edit)
+    assert "model.dataset" in str(info.value)
+    with pytest.raises(ConfigError, match="conflicts"):
+        deep_replace(config, **edit, **{"model.dataset": given})
+
+
+def test_replacing_a_parent_and_editing_a_child_reached_elsewhere_is_fine() -> None:
+    config = walkthrough()
+    model = dataclasses.replace(config.model, dataset=WikiDataConfig(max_len=1))
+    new = deep_replace(config, model=model, **{"train_dataset.max_len": 3})
+    assert new.model is model and new.model.dataset.max_len == 1
+    assert new.train_dataset.max_len == 3 and config.train_dataset.max_len == 256
+
+
 def test_the_result_is_a_new_root_even_without_changes() -> None:
     config = walkthrough()
     new = deep_replace(config)
@@ -377,3 +450,44 @@ def test_never_mutates_and_keeps_every_shared_node_shared(root: Node, data: st.D
             assert at(new, path).x == 100
         elif not any(o is changed for p, o in all_node_paths(old)):
             assert at(new, path) is old  # untouched subtrees are reused as they are
+
+
+def paths_outside(root: Any, stop: Any) -> list[tuple[str, Any]]:
+    """Every path to every node, not going inside ``stop`` (which is replaced as a whole)."""
+    return [
+        (path, node)
+        for path, node in all_node_paths(root)
+        if not any(at(root, prefix) is stop for prefix in _proper_prefixes(path))
+    ]
+
+
+def _proper_prefixes(path: str) -> list[str]:
+    parts = path.split(".") if path else []
+    return [".".join(parts[:n]) for n in range(len(parts))]
+
+
+@settings(max_examples=80, deadline=None)
+@given(shared_trees(), st.data())
+def test_a_config_given_replaces_the_node_everywhere_and_keeps_sharing(
+    root: Node, data: st.DataObject
+) -> None:
+    places = [p for p, v in node_places(root).items() if p and isinstance(v, Node)]
+    if not places:
+        return
+    target = data.draw(st.sampled_from(places))
+    replaced = at(root, target)
+    given_node = Node(x=100)
+    before = snapshot(root)
+    new = deep_replace(root, **{target: given_node})
+    assert snapshot(root) == before  # the input is untouched
+
+    mapping: dict[int, Any] = {}
+    for path, old in paths_outside(root, replaced):
+        new_node = at(new, path)
+        # each old node maps to exactly one new object, wherever it is reached from
+        assert mapping.setdefault(id(old), new_node) is new_node
+        if old is replaced:
+            assert new_node is given_node  # every reference, the object as given
+        elif not any(o is replaced for _, o in all_node_paths(old)):
+            assert new_node is old  # untouched subtrees are reused as they are
+    assert len({id(v) for v in mapping.values()}) == len(mapping)  # no accidental merging
