@@ -138,8 +138,9 @@ _MISSING = object()  # the value at a new key of a plain dict
 
 @dataclass(frozen=True)
 class _Place:
-    """Where an override lands: ``chain`` starts with the slot in ``owner`` (the nearest node
-    above), followed by keys into plain lists/tuples/dicts held there."""
+    """Where an override lands: ``chain`` starts with the slot in ``owner`` (the nearest node or
+    plain list/dict above, so a shared one is edited once), followed by keys into tuples held
+    there (immutable: their identity does not matter)."""
 
     owner: Any
     chain: tuple[Any, ...]
@@ -297,7 +298,7 @@ def _step(edits: _Edits, place: _Place, part: str, rest: list[str]) -> _Place:
     if found is None:
         raise _unknown(edits.root, place, part, rest)
     slot, child, annotation = found
-    if is_node(container):
+    if is_node(container) or isinstance(container, list | dict):  # mutable: shared by identity
         return _Place(container, (slot,), child, annotation, path)
     return _Place(place.owner, (*place.chain, slot), child, annotation, path)
 

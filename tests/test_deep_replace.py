@@ -315,6 +315,47 @@ def test_a_dict_for_an_empty_optional_config_builds_it() -> None:
         deep_replace(config, **parse_args(["optim.rl=0.5"]))
 
 
+def test_an_edit_inside_a_shared_plain_list_or_dict_keeps_it_shared() -> None:
+    items = [1, 2]
+    new = deep_replace(Node(a=items, b=items), **parse_args(["a.0=9"]))
+    assert new.a == [9, 2] and new.b is new.a
+    assert items == [1, 2]
+    table = {"k": 1}
+    new = deep_replace(Node(a=table, b=table), **parse_args(["b.k=2", "b.extra=3"]))
+    assert new.a is new.b and new.a == {"k": 2, "extra": 3}
+    assert table == {"k": 1}
+
+
+def test_a_shared_plain_list_reached_through_a_tuple_and_other_nodes() -> None:
+    inner = [1]
+    new = deep_replace(Node(a=(inner, 5), b=inner), **{"a.0.0": 7})
+    assert new.b == [7] and new.a[0] is new.b and new.a[1] == 5
+    shared = [1, 2]
+    root = Node(a=Node(a=shared), b=Node(a=shared))
+    new = deep_replace(root, **{"a.a.1": 0})
+    assert new.b.a is new.a.a and new.a.a == [1, 0]
+    assert new.b is not root.b  # it holds the changed list, so it is new too
+
+
+def test_a_shared_plain_list_given_two_values_conflicts() -> None:
+    items = [1, 2]
+    same = deep_replace(Node(a=items, b=items), **{"a.0": 9, "b.0": 9})
+    assert same.a is same.b and same.a == [9, 2]
+    with pytest.raises(ConfigError, match="conflicting overrides"):
+        deep_replace(Node(a=items, b=items), **{"a.0": 9, "b.0": 8})
+    with pytest.raises(ConfigError, match="conflicts"):
+        deep_replace(Node(a=items, b=items), **{"a.0": 9, "a": [3]})
+
+
+def test_a_shared_plain_value_or_tuple_is_one_field() -> None:
+    items = [1, 2]
+    new = deep_replace(Node(a=items, b=items), a=[5])  # a new value for that field only
+    assert new.a == [5] and new.b is items
+    pair = (1, 2)  # immutable: its identity means nothing, as in snapshots
+    new = deep_replace(Node(a=pair, b=pair), **{"a.0": 9})
+    assert new.a == (9, 2) and new.b == (1, 2)
+
+
 # ------------------------------------------------------------- frozen, derived, post_init
 
 
@@ -491,3 +532,51 @@ def test_a_config_given_replaces_the_node_everywhere_and_keeps_sharing(
         elif not any(o is replaced for _, o in all_node_paths(old)):
             assert new_node is old  # untouched subtrees are reused as they are
     assert len({id(v) for v in mapping.values()}) == len(mapping)  # no accidental merging
+
+
+@st.composite
+def shared_plain_lists(draw: st.DrawFn) -> Node:
+    """Nodes whose fields hold plain lists (of ints and of earlier lists) from a shared pool."""
+    pool: list[list[Any]] = []
+    for _ in range(draw(st.integers(1, 4))):
+        ints = draw(st.lists(st.integers(0, 5), min_size=1, max_size=3))
+        pool.append(ints + draw(st.lists(st.sampled_from(pool), max_size=2)) if pool else ints)
+    nodes: list[Any] = []
+    for x in range(draw(st.integers(1, 4))):
+        def pick() -> Any:
+            return draw(st.sampled_from([*pool, *nodes, None]))
+
+        nodes.append(Node(a=pick(), b=pick(), x=x))
+    return nodes[-1]
+
+
+def all_list_paths(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """Every path to every plain list (shared ones reached through each path)."""
+    out = [(path, value)] if type(value) is list else []
+    if isinstance(value, Node):
+        children = [("a", value.a), ("b", value.b)]
+    else:
+        children = [(str(i), item) for i, item in enumerate(value)] if out else []
+    for key, child in children:
+        out += all_list_paths(child, f"{path}.{key}" if path else key)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(shared_plain_lists(), st.data())
+def test_edits_inside_shared_plain_lists_keep_them_shared(root: Node, data: st.DataObject) -> None:
+    lists = all_list_paths(root)
+    if not lists:
+        return
+    path, target = data.draw(st.sampled_from(lists))
+    index = data.draw(st.sampled_from([i for i, v in enumerate(target) if type(v) is int]))
+    before = repr(root), [(p, id(v)) for p, v in lists]
+    new = deep_replace(root, **{f"{path}.{index}": 99})
+    assert (repr(root), [(p, id(v)) for p, v in all_list_paths(root)]) == before  # untouched
+    mapping: dict[int, Any] = {}
+    for where, old in lists:
+        now = at(new, where)
+        assert mapping.setdefault(id(old), now) is now  # one new object per old list
+        if old is target:
+            assert now[index] == 99
+    assert len({id(v) for v in mapping.values()}) == len(mapping)
