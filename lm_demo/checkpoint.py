@@ -169,18 +169,29 @@ class Checkpointer:
             remove_checkpoints(old)
         remove_temporaries(self.directory)
 
-    def restore(self, checkpoint: Checkpoint, model: Any, optimizer: Any, scheduler: Any) -> None:
-        """Load the states and drop what a resume from this checkpoint makes stale."""
-        model.load_state_dict(checkpoint.model)
-        optimizer.load_state_dict(checkpoint.optim["optimizer"])
-        scheduler.load_state_dict(checkpoint.optim["scheduler"])
+    def load_states(
+        self, checkpoint: Checkpoint, model: Any, optimizer: Any, scheduler: Any
+    ) -> None:
+        """Load the checkpoint's states; deletes nothing (see :meth:`drop_stale`)."""
+        try:
+            model.load_state_dict(checkpoint.model)
+            optimizer.load_state_dict(checkpoint.optim["optimizer"])
+            scheduler.load_state_dict(checkpoint.optim["scheduler"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise ConfigError(
+                f"checkpoint {checkpoint.path} does not fit this run: {_first_line(exc)}"
+            ) from None
+        self.last = checkpoint.path
+
+    def drop_stale(self, checkpoint: Checkpoint) -> None:
+        """Drop what a resume from ``checkpoint`` makes stale: newer checkpoints (an abandoned
+        future, or the unreadable ones fallen back past) and half-written folders."""
         step = checkpoint.state["step"]
         newer = [p for p in list_checkpoints(self.directory) if step_of(p) > step]
-        if newer:  # an abandoned future, or the unreadable ones fallen back past
+        if newer:
             warn(f"removing {len(newer)} checkpoint(s) newer than step {step}")
             remove_checkpoints(newer)
         remove_temporaries(self.directory)
-        self.last = checkpoint.path
 
     def save(self, step: int, model: Any, optimizer: Any, scheduler: Any, loop: dict) -> Path:
         optim = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}

@@ -104,6 +104,8 @@ class TrainLoop(ConfigScript):
         from lm_demo.checkpoint import STEP_RE, Checkpointer, load_checkpoint, load_latest
         from lm_demo.loop import Cursor, MetricsLog, RunResult, evaluate, setup_torch
 
+        # Every check (data, bsize, model, resumability) runs before anything is deleted or
+        # written: a run that fails on bad input leaves the previous run's files as they were.
         resumed = None
         if resume_from is not None:
             where = Path(resume_from)
@@ -112,7 +114,8 @@ class TrainLoop(ConfigScript):
         setup_torch(self.seed, self.deterministic, self.num_threads)
         train_chunks = self._unroll_data("train_dataset", metaconfig).chunks
         eval_chunks = self._unroll_data("eval_dataset", metaconfig).chunks
-        model = self.model.unroll(metaconfig)
+        total = self.total_steps(len(train_chunks))
+        model = self._unroll_model(metaconfig)
         device = next(model.parameters()).device
         optimizer, scheduler = self.optim.unroll(metaconfig)(model)
         shuffle = torch.Generator().manual_seed(self.seed)  # the loop's own: data order only
@@ -123,10 +126,10 @@ class TrainLoop(ConfigScript):
             self.keep_checkpoints,
         )
         if resumed is None:
-            saver.start_fresh()
             cursor = Cursor.start(len(train_chunks), shuffle)
+            saver.start_fresh()
         else:
-            saver.restore(resumed, model, optimizer, scheduler)
+            saver.load_states(resumed, model, optimizer, scheduler)
             cursor = Cursor.from_state(resumed.state, shuffle)  # after init: RNGs as saved
             if len(cursor.order) != len(train_chunks):
                 raise ConfigError(
@@ -134,8 +137,8 @@ class TrainLoop(ConfigScript):
                     f"on {len(cursor.order)}; resume with the same data",
                     "train_dataset",
                 )
+            saver.drop_stale(resumed)
             print(f"resuming from {resumed.path} (step {cursor.step}, epoch {cursor.epoch})")
-        total = self.total_steps(len(train_chunks))
         if cursor.step >= total:
             print(f"already at step {cursor.step} of {total}: raise max_steps or epochs")
         saver.write_snapshot(cursor.step, "running")
@@ -190,6 +193,12 @@ class TrainLoop(ConfigScript):
         saver.write_snapshot(cursor.step, "finished")
         result.step, result.epoch, result.checkpoint = cursor.step, cursor.epoch, saver.last
         return result
+
+    def _unroll_model(self, metaconfig: MetaConfig) -> Any:
+        try:
+            return self.model.unroll(metaconfig)
+        except ConfigError as err:
+            raise err.under("model") from None
 
     def _unroll_data(self, name: str, metaconfig: MetaConfig) -> Any:
         try:
