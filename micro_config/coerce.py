@@ -20,7 +20,7 @@ import types
 import typing
 from typing import Any
 
-from .errors import ConfigError, join_path, short_repr
+from .errors import ConfigError, closest, join_path, short_repr
 from .script import ConfigScriptDict, ConfigScriptList
 
 _NoneType = type(None)
@@ -140,9 +140,48 @@ def coerce(value: Any, annotation: Any, path: str = "") -> Any:
     try:
         return _convert(value, annotation, path, True)
     except _Mismatch as exc:
-        raise ConfigError(
-            f"expected {type_name(exc.annotation)}, got {short_repr(exc.value)}", exc.path
-        ) from None
+        raise ConfigError(_mismatch_text(exc.annotation, exc.value), exc.path) from None
+
+
+def _mismatch_text(annotation: Any, value: Any) -> str:
+    """``expected <type>, got <value>``; for an Enum also its members and, for a string, the
+    closest one: ``expected Color (one of RED, GREEN, BLUE), got 'BLEU' (did you mean 'BLUE'?)``.
+    A Literal already shows its options, so it only gets the suggestion."""
+    expected, members = type_name(annotation), _enum_names(annotation)
+    if members:
+        expected += f" (one of {', '.join(members[:12])}{', ...' if len(members) > 12 else ''})"
+    text = f"expected {expected}, got {short_repr(value)}"
+    names = members if members is not None else _literal_strings(annotation)
+    if names and isinstance(value, str):
+        folded = {name.casefold(): name for name in names}  # `blue` for BLUE is a plain typo
+        best = closest(value.casefold(), folded)
+        if best is not None:
+            text += f" (did you mean {folded[best]!r}?)"
+    return text
+
+
+def _arms(annotation: Any) -> list[Any]:
+    """A union's arms, or the annotation alone."""
+    annotation = _strip(annotation)
+    if not _is_union(annotation):
+        return [annotation]
+    return [_strip(arm) for arm in typing.get_args(annotation)]
+
+
+def _enum_names(annotation: Any) -> list[str] | None:
+    """The member names of the one Enum in ``annotation`` (alone or in a union), else None."""
+    enums = [arm for arm in _arms(annotation) if isinstance(arm, type) and issubclass(arm, enum.Enum)]
+    return [member.name for member in enums[0]] if len(enums) == 1 else None
+
+
+def _literal_strings(annotation: Any) -> list[str]:
+    return [
+        option
+        for arm in _arms(annotation)
+        if typing.get_origin(arm) is typing.Literal
+        for option in typing.get_args(arm)
+        if isinstance(option, str)
+    ]
 
 
 def accepts(value: Any, annotation: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import pathlib
 from dataclasses import dataclass
 from typing import Any, Literal, Optional, Union
@@ -65,7 +66,7 @@ def test_plain_conversions(value: Any, annotation: Any, expected: Any) -> None:
         (1.5, int, "x: expected int, got 1.5"),
         (None, int, "x: expected int, got None"),
         (True, str, "x: expected str, got True"),
-        ("silu", Act, "x: expected Act, got 'silu'"),
+        ("silu", Act, "x: expected Act (one of RELU, GELU), got 'silu'"),
         ([1, "a"], list[int], "x.1: expected int, got 'a'"),
         ([1, 2, 3], tuple[int, int], "x: expected tuple[int, int], got [1, 2, 3]"),
         ({"a": "b"}, dict[str, int], "x.a: expected int, got 'b'"),
@@ -84,6 +85,41 @@ def test_mismatch_is_a_config_error_naming_path_type_and_value(
         coerce(value, annotation, "x")
     assert str(info.value).startswith(message)
     assert info.value.path.startswith("x")
+
+
+class Color(enum.Enum):
+    RED = 1
+    GREEN = 2
+    BLUE = 3
+
+
+@pytest.mark.parametrize(
+    ("value", "annotation", "message"),
+    [
+        ("BLEU", Color, "expected Color (one of RED, GREEN, BLUE), got 'BLEU' (did you mean 'BLUE'?)"),
+        ("blue", Color, "expected Color (one of RED, GREEN, BLUE), got 'blue' (did you mean 'BLUE'?)"),
+        ("GREN", Optional[Color], "expected Optional[Color] (one of RED, GREEN, BLUE), got 'GREN' "  # noqa: UP045
+         "(did you mean 'GREEN'?)"),
+        ("zzz", Color, "expected Color (one of RED, GREEN, BLUE), got 'zzz'"),
+        (7, Color, "expected Color (one of RED, GREEN, BLUE), got 7"),
+        ("tarin", Literal["train", "eval"], "expected Literal['train', 'eval'], got 'tarin' "
+         "(did you mean 'train'?)"),
+    ],
+)
+def test_an_enum_or_literal_typo_lists_members_and_suggests_one(
+    value: Any, annotation: Any, message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        coerce(value, annotation, "color")
+    assert str(info.value) == f"color: {message}"
+
+
+def test_a_long_enum_is_listed_in_part() -> None:
+    Many = enum.Enum("Many", [f"M{i}" for i in range(20)])  # noqa: N806
+    with pytest.raises(ConfigError) as info:
+        coerce("M55", Many, "m")
+    assert "(one of M0, M1," in str(info.value) and "M11, ...)" in str(info.value)
+    assert "M12" not in str(info.value).split("got")[0]
 
 
 def test_union_prefers_an_arm_that_takes_the_value_as_is() -> None:

@@ -211,6 +211,9 @@ def test_values_are_coerced_to_the_annotation() -> None:
         (["epochs=1.5"], "epochs: expected int, got 1.5"),
         (["mode=test"], "mode: expected Literal['train', 'eval'], got 'test'"),
         (["model.transformer_config.act=silu"], "model.transformer_config.act: expected Act"),
+        (["model.transformer_config.act=GLEU"],
+         "model.transformer_config.act: expected Act (one of RELU, GELU), got 'GLEU' "
+         "(did you mean 'GELU'?)"),
         (["model.transformer_config.dims=[1, x]"],
          "model.transformer_config.dims.1: expected int, got 'x'"),
         (["opts={a: b}"], "opts.a: expected float, got 'b'"),
