@@ -9,10 +9,9 @@ warning) any that cannot be read, e.g. after disk corruption or a manual truncat
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,8 @@ import torch
 
 from micro_config import ConfigError
 
-STEP_RE = re.compile(r"^step_(\d+)$")
+from .cli import STEP_RE, warn
+
 FILES = ("model.pt", "optim.pt", "state.pt", "config.yaml")
 
 
@@ -31,14 +31,11 @@ class Checkpoint:
     optim: dict[str, Any]
     state: dict[str, Any]
     config: Any  # the TrainLoop the checkpoint was written by
+    skipped: list[Path] = field(default_factory=list)  # newer ones found unreadable
 
 
 def step_name(step: int) -> str:
     return f"step_{step:06d}"
-
-
-def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def _save_file(obj: Any, path: Path) -> None:
@@ -142,12 +139,63 @@ def load_latest(directory: str | os.PathLike[str]) -> Checkpoint:
     candidates = list_checkpoints(directory)
     if not candidates:
         raise ConfigError(f"no checkpoint in {directory}")
+    skipped: list[Path] = []
     for path in reversed(candidates):
         try:
-            return load_checkpoint(path)
+            checkpoint = load_checkpoint(path)
         except ConfigError as exc:
             warn(f"{exc}; falling back to the previous checkpoint")
+            skipped.append(path)
+        else:
+            checkpoint.skipped = skipped
+            return checkpoint
     raise ConfigError(f"no complete checkpoint in {directory} (all {len(candidates)} unreadable)")
+
+
+def check_same_folder(source: Path, home: Path) -> None:
+    """A resumed run writes (and prunes) where its checkpoint is, never in another run's
+    folder: refuse when ``source`` is not ``home`` (the config's ``save_checkpoint_dir``)."""
+    if source.resolve() != home.resolve():
+        raise ConfigError(
+            f"is {home}, but the checkpoint to resume is in {source}; a resumed run continues "
+            f"in the folder it reads from: set save_checkpoint_dir={source}",
+            "save_checkpoint_dir",
+        )
+
+
+def check_no_newer(checkpoint: Checkpoint, home: Path, discard: bool) -> None:
+    """Refuse to resume from a checkpoint older than a readable one in ``home`` (doing so
+    deletes the newer ones) unless ``discard``; unreadable ones fallen back past are fine."""
+    step = checkpoint.state["step"]
+    newer = [
+        p
+        for p in list_checkpoints(home)
+        if step_of(p) > step and p not in checkpoint.skipped
+    ]
+    if newer and not discard:
+        raise ConfigError(
+            f"{home} holds {len(newer)} checkpoint(s) newer than step {step} "
+            f"({', '.join(p.name for p in newer)}); resuming from {checkpoint.path.name} "
+            "would delete them: pass --discard-newer (discard_newer=True) to do so, or copy "
+            "the folder and resume from the copy"
+        )
+
+
+def note_snapshot_owner(snapshot: Path, home: Path, convert: Callable[[str], Any]) -> None:
+    """Warn when the snapshot about to be rewritten described a run in another folder."""
+    from micro_config import read_meta
+
+    if not snapshot.is_file():
+        return
+    try:
+        before = read_meta(snapshot).get("checkpoint_dir")
+    except ConfigError:
+        return
+    if isinstance(before, str) and Path(convert(before)).resolve() != home.resolve():
+        warn(
+            f"{snapshot} described the run in {before}; it now describes this one "
+            f"(that run's checkpoints are untouched)"
+        )
 
 
 class Checkpointer:

@@ -3,12 +3,23 @@ bad input into one line on stderr and exit code 2."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from micro_config import ConfigError
+
+STEP_RE = re.compile(r"^step_(\d+)$")  # a complete checkpoint folder's name
+_warned: set[str] = set()
+
+
+def warn(message: str) -> None:
+    """One ``warning:`` line on stderr; the same warning is given once per process."""
+    if message not in _warned:
+        _warned.add(message)
+        print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def fail(err: ConfigError | str) -> int:

@@ -92,25 +92,47 @@ class TrainLoop(ConfigScript):
         total = self.epochs * per_epoch
         return total if self.max_steps is None else min(total, self.max_steps)
 
-    def run(self, metaconfig: MetaConfig | None = None, resume_from: str | None = None) -> Any:
+    def run(
+        self,
+        metaconfig: MetaConfig | None = None,
+        resume_from: str | None = None,
+        *,
+        discard_newer: bool = False,
+    ) -> Any:
         """Train from scratch, or continue from a checkpoint: ``resume_from`` is a
         ``step_NNNNNN`` folder or a folder holding them (its newest complete one is used).
+
+        A resumed run writes where it reads: the checkpoint must be in
+        ``save_checkpoint_dir``. Resuming from a checkpoint older than a readable one in that
+        folder would delete the newer ones, so it is refused unless ``discard_newer``.
         Returns an ``lm_demo.loop.RunResult`` (the model and this process's logs)."""
         metaconfig = metaconfig if metaconfig is not None else MetaConfig()
         self.check(metaconfig)  # missing files fail before the heavy imports
         import torch
         from tqdm import tqdm
 
-        from lm_demo.checkpoint import STEP_RE, Checkpointer, load_checkpoint, load_latest
+        from lm_demo.checkpoint import (
+            STEP_RE,
+            Checkpointer,
+            check_no_newer,
+            check_same_folder,
+            load_checkpoint,
+            load_latest,
+            note_snapshot_owner,
+        )
         from lm_demo.loop import Cursor, MetricsLog, RunResult, evaluate, setup_torch
 
         # Every check (data, bsize, model, resumability) runs before anything is deleted or
         # written: a run that fails on bad input leaves the previous run's files as they were.
+        home = Path(metaconfig.convert_path(self.save_checkpoint_dir))
         resumed = None
         if resume_from is not None:
             where = Path(resume_from)
-            resumed = load_checkpoint(where) if STEP_RE.match(where.name) else load_latest(where)
+            is_step = STEP_RE.match(where.name) is not None
+            check_same_folder(where.parent if is_step else where, home)
+            resumed = load_checkpoint(where) if is_step else load_latest(where)
             check_resumable(resumed.config, self)
+            check_no_newer(resumed, home, discard_newer)
         setup_torch(self.seed, self.deterministic, self.num_threads)
         train_chunks = self._unroll_data("train_dataset", metaconfig).chunks
         eval_chunks = self._unroll_data("eval_dataset", metaconfig).chunks
@@ -120,7 +142,7 @@ class TrainLoop(ConfigScript):
         optimizer, scheduler = self.optim.unroll(metaconfig)(model)
         shuffle = torch.Generator().manual_seed(self.seed)  # the loop's own: data order only
         saver = Checkpointer(
-            Path(metaconfig.convert_path(self.save_checkpoint_dir)),
+            home,
             self,
             self.snapshot_path(metaconfig),
             self.keep_checkpoints,
@@ -141,6 +163,7 @@ class TrainLoop(ConfigScript):
             print(f"resuming from {resumed.path} (step {cursor.step}, epoch {cursor.epoch})")
         if cursor.step >= total:
             print(f"already at step {cursor.step} of {total}: raise max_steps or epochs")
+        note_snapshot_owner(saver.snapshot, home, metaconfig.convert_path)
         saver.write_snapshot(cursor.step, "running")
         result = RunResult(model, cursor.step, cursor.epoch, checkpoint=saver.last)
         keep_until = None if resumed is None else cursor.step

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from test_lm_demo import run_module, tiny, tiny_args
 
-from micro_config import ConfigError, MetaConfig
+from lm_demo.resume import main as resume_main
+from micro_config import ConfigError, MetaConfig, load_snapshot
+from schemas import TrainLoop
 
 
 def names(folder: Path) -> list[str]:
@@ -34,3 +37,63 @@ def test_cli_failing_on_bsize_exits_2_and_keeps_the_checkpoints(tmp_path: Path) 
     assert out.stderr.strip().startswith("error: bsize:")
     assert "removing" not in out.stderr
     assert names(tmp_path / "run/ck") == ["step_000003"]
+
+
+def snapshot_of(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder``, by relative path: to show nothing there changed."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_resuming_a_copied_folder_continues_in_the_copy(tmp_path: Path, capsys) -> None:
+    tiny(tmp_path, "max_steps=6").unroll(MetaConfig(verbose=False))
+    orig = tmp_path / "run/ck"
+    copy = tmp_path / "copy"
+    shutil.copytree(orig, copy)
+    untouched = snapshot_of(orig)
+    # From its newest checkpoint: fine, and every new file goes to the copy.
+    assert resume_main([str(copy), "max_steps=8"]) == 0
+    assert snapshot_of(orig) == untouched
+    assert names(copy) == ["step_000003", "step_000006", "step_000008"]
+    saved = load_snapshot(copy / "step_000008/config.yaml", cls=TrainLoop)
+    assert Path(saved.save_checkpoint_dir) == copy.resolve()
+    err = capsys.readouterr().err
+    assert f"described the run in {orig}" in err  # the snapshot now points at the copy
+    assert "removing" not in err
+
+
+def test_resuming_an_older_checkpoint_needs_discard_newer(tmp_path: Path, capsys) -> None:
+    tiny(tmp_path, "max_steps=6").unroll(MetaConfig(verbose=False))
+    orig = tmp_path / "run/ck"
+    copy = tmp_path / "copy"
+    shutil.copytree(orig, copy)
+    untouched, copied = snapshot_of(orig), snapshot_of(copy)
+    assert resume_main([str(copy / "step_000003"), "max_steps=5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "--discard-newer" in err and "step_000006" in err
+    assert snapshot_of(copy) == copied and snapshot_of(orig) == untouched
+    assert resume_main([str(copy / "step_000003"), "max_steps=5", "--discard-newer"]) == 0
+    assert "removing 1 checkpoint(s) newer than step 3" in capsys.readouterr().err
+    assert names(copy) == ["step_000003", "step_000005"]
+    assert snapshot_of(orig) == untouched
+
+
+def test_run_refuses_a_checkpoint_outside_save_checkpoint_dir(tmp_path: Path) -> None:
+    tiny(tmp_path, "max_steps=3", name="a").unroll(MetaConfig(verbose=False))
+    tiny(tmp_path, "max_steps=3", name="b").unroll(MetaConfig(verbose=False))
+    before = snapshot_of(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        tiny(tmp_path, "max_steps=6", name="b").run(
+            MetaConfig(verbose=False), resume_from=str(tmp_path / "a/ck/step_000003")
+        )
+    assert info.value.path == "save_checkpoint_dir"
+    assert str(tmp_path / "a/ck") in str(info.value)
+    assert snapshot_of(tmp_path) == before
+
+
+def test_falling_back_past_an_unreadable_checkpoint_needs_no_flag(tmp_path: Path) -> None:
+    tiny(tmp_path, "max_steps=6").unroll(MetaConfig(verbose=False))
+    ck = tmp_path / "run/ck"
+    (ck / "step_000006/optim.pt").write_bytes(b"garbage")
+    result = tiny(tmp_path, "max_steps=7").run(MetaConfig(verbose=False), resume_from=str(ck))
+    assert result.train_log[0]["step"] == 4
+    assert names(ck) == ["step_000003", "step_000006", "step_000007"]
