@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .diffing import diff_data, read_data, read_text, snapshot_file
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, did_you_mean, short_repr
 from .report import change_json, format_change, path_lines, use_color
 from .tree import is_node
 
@@ -54,7 +54,7 @@ def import_object(spec: str) -> Any:
         except Exception as err:
             raise ConfigError(f"{spec}: calling it failed: {_one_line(err)}") from None
     if not is_node(value):
-        raise ConfigError(f"{spec}: is a {type(value).__name__}, not a config object")
+        raise ConfigError(f"{spec}: holds {type(value).__name__} {short_repr(value)}, not a config object")
     return value
 
 
