@@ -19,7 +19,7 @@ import torch
 
 from micro_config import ConfigError
 
-from .cli import STEP_RE, warn
+from .cli import list_checkpoints, read_checkpoint_config, warn
 
 FILES = ("model.pt", "optim.pt", "state.pt", "config.yaml")
 
@@ -86,15 +86,6 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def list_checkpoints(directory: str | os.PathLike[str]) -> list[Path]:
-    """Complete checkpoint folders in ``directory``, oldest first."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := STEP_RE.match(p.name))]
-    return [path for _, path in sorted(found) if path.is_dir()]
-
-
 def remove_temporaries(directory: str | os.PathLike[str]) -> None:
     """Delete half-written folders left by a crash."""
     directory = Path(directory)
@@ -116,8 +107,6 @@ def remove_checkpoints(paths: list[Path]) -> None:
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Read one checkpoint folder; a ConfigError says what is wrong with it."""
-    from micro_config import load_snapshot
-    from schemas import TrainLoop
 
     path = Path(path)
     missing = [name for name in FILES if not (path / name).is_file()]
@@ -130,7 +119,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         }
     except Exception as exc:  # a truncated or corrupt file: torch raises various types
         raise ConfigError(f"checkpoint {path} is corrupt: {_first_line(exc)}") from None
-    config = load_snapshot(path / "config.yaml", cls=TrainLoop)
+    config = read_checkpoint_config(path)
     return Checkpoint(path, loaded["model"], loaded["optim"], loaded["state"], config)
 
 
@@ -167,11 +156,8 @@ def check_no_newer(checkpoint: Checkpoint, home: Path, discard: bool) -> None:
     """Refuse to resume from a checkpoint older than a readable one in ``home`` (doing so
     deletes the newer ones) unless ``discard``; unreadable ones fallen back past are fine."""
     step = checkpoint.state["step"]
-    newer = [
-        p
-        for p in list_checkpoints(home)
-        if step_of(p) > step and p not in checkpoint.skipped
-    ]
+    unreadable = {p.name for p in checkpoint.skipped}  # in ``home`` too (check_same_folder)
+    newer = [p for p in list_checkpoints(home) if step_of(p) > step and p.name not in unreadable]
     if newer and not discard:
         raise ConfigError(
             f"{home} holds {len(newer)} checkpoint(s) newer than step {step} "

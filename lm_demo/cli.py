@@ -3,6 +3,7 @@ bad input into one line on stderr and exit code 2."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -56,25 +57,47 @@ def take_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
     return value, rest
 
 
-def config_file(path: str | Path) -> Path:
-    """The snapshot a path stands for: the file itself, a checkpoint folder's ``config.yaml``,
-    or, for a folder of checkpoints, the ``config.yaml`` of its newest one."""
-    path = Path(path)
-    if path.is_file():
-        return path
-    if (path / "config.yaml").is_file():
-        return path / "config.yaml"
-    if path.is_dir():
-        steps = sorted(p for p in path.glob("step_*") if (p / "config.yaml").is_file())
-        if steps:
-            return steps[-1] / "config.yaml"
-        raise ConfigError(f"no checkpoint with a config.yaml in {path}")
-    raise ConfigError(f"no such snapshot or checkpoint folder: {path}")
+def list_checkpoints(directory: str | os.PathLike[str]) -> list[Path]:
+    """Complete checkpoint folders in ``directory``, oldest first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := STEP_RE.match(p.name))]
+    return [path for _, path in sorted(found) if path.is_dir()]
 
 
-def load_run_config(path: str | Path) -> Any:
-    """The ``TrainLoop`` saved at ``path`` (see :func:`config_file`); no torch import."""
+def read_checkpoint_config(step_dir: Path) -> Any:
+    """The ``TrainLoop`` in ``step_dir/config.yaml``; a ConfigError names the checkpoint."""
     from micro_config import load_snapshot
     from schemas import TrainLoop
 
-    return load_snapshot(config_file(path), cls=TrainLoop)
+    try:
+        return load_snapshot(step_dir / "config.yaml", cls=TrainLoop)
+    except ConfigError as exc:
+        raise ConfigError(f"checkpoint {step_dir} has an unreadable config.yaml: {exc}") from None
+
+
+def load_run_config(path: str | Path) -> Any:
+    """The ``TrainLoop`` saved at ``path``, without importing torch: a snapshot file, a
+    checkpoint folder's ``config.yaml``, or, for a folder of checkpoints, the config of its
+    newest checkpoint whose ``config.yaml`` reads (falling back past others with a warning,
+    as resuming does)."""
+    from micro_config import load_snapshot
+    from schemas import TrainLoop
+
+    path = Path(path)
+    if path.is_file():
+        return load_snapshot(path, cls=TrainLoop)
+    if (path / "config.yaml").is_file():
+        return read_checkpoint_config(path)
+    if not path.is_dir():
+        raise ConfigError(f"no such snapshot or checkpoint folder: {path}")
+    steps = [p for p in list_checkpoints(path) if (p / "config.yaml").is_file()]
+    if not steps:
+        raise ConfigError(f"no checkpoint with a config.yaml in {path}")
+    for step in reversed(steps):
+        try:
+            return read_checkpoint_config(step)
+        except ConfigError as exc:
+            warn(f"{exc}; falling back to the previous checkpoint")
+    raise ConfigError(f"no checkpoint in {path} has a readable config.yaml")

@@ -112,7 +112,6 @@ class TrainLoop(ConfigScript):
         from tqdm import tqdm
 
         from lm_demo.checkpoint import (
-            STEP_RE,
             Checkpointer,
             check_no_newer,
             check_same_folder,
@@ -120,6 +119,7 @@ class TrainLoop(ConfigScript):
             load_latest,
             note_snapshot_owner,
         )
+        from lm_demo.cli import STEP_RE
         from lm_demo.loop import Cursor, MetricsLog, RunResult, evaluate, setup_torch
 
         # Every check (data, bsize, model, resumability) runs before anything is deleted or

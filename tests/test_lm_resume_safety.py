@@ -6,10 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_lm_demo import run_module, tiny, tiny_args
+from test_lm_demo import ROOT, run_module, tiny, tiny_args
 
+from lm_demo.cli import load_run_config
 from lm_demo.resume import main as resume_main
-from micro_config import ConfigError, MetaConfig, load_snapshot
+from micro_config import ConfigError, MetaConfig, load_snapshot, read_meta
 from schemas import TrainLoop
 
 
@@ -97,3 +98,33 @@ def test_falling_back_past_an_unreadable_checkpoint_needs_no_flag(tmp_path: Path
     result = tiny(tmp_path, "max_steps=7").run(MetaConfig(verbose=False), resume_from=str(ck))
     assert result.train_log[0]["step"] == 4
     assert names(ck) == ["step_000003", "step_000006", "step_000007"]
+
+
+def test_resume_from_a_folder_falls_back_past_a_truncated_config(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    tiny(tmp_path, "max_steps=6").unroll(MetaConfig(verbose=False))
+    ck = tmp_path / "run/ck"
+    config = ck / "step_000006/config.yaml"
+    config.write_text(config.read_text()[:300])  # cut inside the meta block
+    capsys.readouterr()
+    monkeypatch.setenv("MICRO_CONFIG_ROOT", str(ROOT))  # config paths: the project's
+    monkeypatch.chdir(tmp_path)  # PATH: relative to the working directory, as typed
+    assert resume_main(["run/ck", "max_steps=7"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("falling back to the previous checkpoint") == 1, err  # said once
+    assert "checkpoint run/ck/step_000006 has an unreadable config.yaml" in err
+    assert names(ck) == ["step_000003", "step_000006", "step_000007"]
+    assert read_meta(ck / "step_000007/config.yaml")["step"] == 7
+
+
+def test_load_run_config_says_when_no_config_reads(tmp_path: Path, capsys) -> None:
+    tiny(tmp_path, "max_steps=6").unroll(MetaConfig(verbose=False))
+    ck = tmp_path / "run/ck"
+    for step in ("step_000003", "step_000006"):
+        (ck / step / "config.yaml").write_text("micro_config: 1\nmeta: {}\n")
+    with pytest.raises(ConfigError, match="no checkpoint in .* has a readable config.yaml"):
+        load_run_config(ck)
+    assert capsys.readouterr().err.count("falling back") == 2
+    assert resume_main([str(ck)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: no checkpoint in")
