@@ -271,6 +271,8 @@ def test_train_help_lists_every_key() -> None:
         (["model.transformer_config.hiden_dim=3"], "did you mean"),
         (["train_dataset.f_path=no/such.raw"], "no/such.raw"),
         (["--from", "no/such.yaml"], "no/such.yaml"),
+        (["model.device=bogus"], "error: model.device: 'bogus' is not a torch device"),
+        (["model.checkpoint_path=no/such.pt"], "error: model.checkpoint_path: checkpoint not"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from test_lm_demo import ROOT, run_module, tiny, tiny_args
 
 from lm_demo.cli import load_run_config
@@ -128,3 +129,23 @@ def test_load_run_config_says_when_no_config_reads(tmp_path: Path, capsys) -> No
     assert capsys.readouterr().err.count("falling back") == 2
     assert resume_main([str(ck)]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: no checkpoint in")
+
+
+def test_model_errors_name_the_full_path_and_keep_the_checkpoints(tmp_path: Path) -> None:
+    tiny(tmp_path, "max_steps=3").unroll(MetaConfig(verbose=False))
+    ck = tmp_path / "run/ck"
+    before = snapshot_of(ck)
+    absent = "cuda" if not torch.cuda.is_available() else f"cuda:{torch.cuda.device_count()}"
+    with pytest.raises(ConfigError) as info:
+        tiny(tmp_path, "max_steps=3", f"model.device={absent}").unroll(MetaConfig(verbose=False))
+    assert str(info.value) == f"model.device: {absent!r} is not available on this machine"
+    other = torch.nn.Linear(2, 2)
+    torch.save(other.state_dict(), tmp_path / "other.pt")
+    with pytest.raises(ConfigError) as info:
+        tiny(tmp_path, "max_steps=3", f"model.checkpoint_path={tmp_path / 'other.pt'}").unroll(
+            MetaConfig(verbose=False)
+        )
+    assert info.value.path == "model.checkpoint_path"
+    assert "does not fit the model: " in str(info.value) and "\n" not in str(info.value)
+    assert "2 unexpected keys (weight, bias)" in str(info.value)
+    assert snapshot_of(ck) == before

@@ -53,3 +53,68 @@ def test_missing_checkpoint_is_a_config_error(tmp_path: Path) -> None:
     mc = MetaConfig(verbose=False, project_root=str(tmp_path))
     with pytest.raises(ConfigError, match="not found"):
         TinyModel(checkpoint_path="nope.pt").unroll(mc)
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        ("bogus", "'bogus' is not a torch device (valid names: cpu, cuda"),
+        ("CPU", "'CPU' is not a torch device (did you mean 'cpu'?)"),
+        ("cuda:x", "'cuda:x' is not a torch device"),
+    ],
+)
+def test_a_name_that_is_no_device_is_a_config_error(device: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        TinyModel(device=device).unroll(MetaConfig(verbose=False))
+    assert info.value.path == "device"
+    assert message in str(info.value)
+
+
+def test_a_device_this_machine_lacks_is_a_config_error() -> None:
+    absent = [name for name in ("cuda", "cuda:0", "mps", "xpu") if not _present(name)]
+    if torch.cuda.is_available():
+        absent.append(f"cuda:{torch.cuda.device_count()}")  # one past the last GPU
+    assert absent  # a machine with CUDA, MPS and XPU at once still lacks cuda:N
+    for name in absent:
+        with pytest.raises(ConfigError) as info:
+            TinyModel(device=name).unroll(MetaConfig(verbose=False))
+        assert info.value.path == "device"
+        assert str(info.value) == f"device: {name!r} is not available on this machine"
+    with pytest.raises(ConfigError, match="MetaConfig's device"):
+        TinyModel().unroll(MetaConfig(verbose=False, device="bogus"))
+
+
+def _present(name: str) -> bool:
+    kind = torch.device(name).type
+    if kind == "mps":
+        return torch.backends.mps.is_available()
+    return getattr(torch, kind).is_available()
+
+
+def test_a_state_dict_that_does_not_fit_is_one_line(tmp_path: Path) -> None:
+    mc = MetaConfig(verbose=False, project_root=str(tmp_path))
+    deep = torch.nn.Sequential(*(torch.nn.Linear(3, 3) for _ in range(5)))
+    torch.save(deep.state_dict(), tmp_path / "deep.pt")
+    with pytest.raises(ConfigError) as info:
+        TinyModel(checkpoint_path="deep.pt").unroll(mc)
+    text = str(info.value)
+    assert info.value.path == "checkpoint_path" and "\n" not in text
+    assert "2 missing keys (weight, bias)" in text
+    assert "10 unexpected keys (0.weight, 0.bias, 1.weight, ...)" in text
+    torch.save(torch.nn.Linear(4, 2).state_dict(), tmp_path / "wide.pt")
+    with pytest.raises(ConfigError) as info:
+        TinyModel(checkpoint_path="wide.pt", strict_load=False).unroll(mc)
+    assert str(info.value).endswith(
+        "does not fit the model: 1 shape mismatch (weight: (2, 4) in the checkpoint, "
+        "(2, 3) in the model)"
+    )
+
+
+def test_an_unreadable_or_foreign_checkpoint_is_one_line(tmp_path: Path) -> None:
+    mc = MetaConfig(verbose=False, project_root=str(tmp_path))
+    (tmp_path / "junk.pt").write_bytes(b"\x80\x02not a checkpoint at all")
+    torch.save(torch.zeros(3), tmp_path / "tensor.pt")
+    for name, message in (("junk.pt", "cannot read checkpoint"), ("tensor.pt", "not a state")):
+        with pytest.raises(ConfigError, match=message) as info:
+            TinyModel(checkpoint_path=name).unroll(mc)
+        assert info.value.path == "checkpoint_path" and "\n" not in str(info.value)
