@@ -27,13 +27,15 @@ class RunResult:
 
 @dataclass
 class Cursor:
-    """Where the loop stands: optimizer steps taken, epoch, and position in this epoch's
-    shuffled ``order`` of chunks. With the RNG states it is all a resume needs."""
+    """Where the loop stands: optimizer steps taken, epoch, position in this epoch's
+    shuffled ``order`` of chunks, and training tokens seen so far (the ``tokens`` log). With
+    the RNG states it is all a resume needs."""
 
     step: int
     epoch: int
     position: int
     order: torch.Tensor
+    tokens: int = 0
 
     @classmethod
     def start(cls, count: int, shuffle: torch.Generator) -> Cursor:
@@ -54,14 +56,19 @@ class Cursor:
             "epoch": self.epoch,
             "position": self.position,
             "order": self.order,
+            "tokens": self.tokens,
             "rng": rng_state(shuffle),
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], shuffle: torch.Generator) -> Cursor:
-        """The cursor saved in ``state``; every RNG is set back as it was at that moment."""
+    def from_state(
+        cls, state: dict[str, Any], shuffle: torch.Generator, tokens_per_step: int
+    ) -> Cursor:
+        """The cursor saved in ``state``; every RNG is set back as it was at that moment.
+        A checkpoint from before the token count was saved gets ``step * tokens_per_step``."""
         set_rng_state(state["rng"], shuffle)
-        return cls(state["step"], state["epoch"], state["position"], state["order"])
+        tokens = state.get("tokens", state["step"] * tokens_per_step)
+        return cls(state["step"], state["epoch"], state["position"], state["order"], tokens)
 
 
 def setup_torch(seed: int, deterministic: bool, num_threads: int | None) -> None:

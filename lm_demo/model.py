@@ -95,7 +95,8 @@ class LMModel(nn.Module):
 
     def get_loss(self, tokens: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """Mean next-token cross-entropy over ``tokens``, and logs: the loss, bits per byte
-        (the tokens are bytes, so bits per token) and how many tokens were predicted."""
+        (the tokens are bytes, so bits per token) and ``tokens``, how many tokens this batch
+        predicted (the training loop logs their running total, the tokens seen so far)."""
         logits = self(tokens[:, :-1])
         targets = tokens[:, 1:]
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))

@@ -152,7 +152,8 @@ class TrainLoop(ConfigScript):
             saver.start_fresh()
         else:
             saver.load_states(resumed, model, optimizer, scheduler)
-            cursor = Cursor.from_state(resumed.state, shuffle)  # after init: RNGs as saved
+            per_step = self.bsize * (train_chunks.shape[1] - 1)  # tokens predicted per step
+            cursor = Cursor.from_state(resumed.state, shuffle, per_step)  # RNGs as saved
             if len(cursor.order) != len(train_chunks):
                 raise ConfigError(
                     f"the data has {len(train_chunks)} chunks but the checkpoint was trained "
@@ -187,11 +188,13 @@ class TrainLoop(ConfigScript):
                 optimizer.step()
                 scheduler.step()
                 cursor.step += 1
+                cursor.tokens += logs["tokens"]
                 step = cursor.step
                 record = {
                     "step": step,
                     "epoch": cursor.epoch,
                     **logs,
+                    "tokens": cursor.tokens,  # the log is tokens seen, not this batch's
                     "lr": lr,
                 }
                 metrics.write(record)

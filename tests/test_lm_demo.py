@@ -197,6 +197,10 @@ def test_resume_after_a_checkpoint_is_exact(tmp_path: Path) -> None:
     assert resumed.train_log[0]["step"] == 7
     assert same_params(full.model.state_dict(), resumed.model.state_dict())
     assert losses(ck) == losses(tmp_path / "full/ck")
+    # The tokens log is the running total of tokens seen, carried over the resume.
+    seen = [r["tokens"] for r in read_metrics(ck / "metrics.jsonl") if "loss" in r]
+    assert seen == [step * 16 * 31 for step in range(1, 13)]  # bsize 16, 31 targets a chunk
+    assert torch.load(ck / "step_000012/state.pt", weights_only=True)["tokens"] == seen[-1]
 
 
 def test_extending_epochs_on_resume_matches_a_longer_run(tmp_path: Path) -> None:
@@ -357,3 +361,15 @@ def test_resume_with_no_readable_checkpoint_is_one_line_and_exit_2(tmp_path: Pat
     lines = out.stderr.strip().splitlines()
     assert lines[0].startswith("warning: checkpoint") and "is corrupt" in lines[0]
     assert lines[-1].startswith("error: no complete checkpoint in")
+
+
+def test_tokens_seen_of_a_checkpoint_without_the_count_is_rebuilt(tmp_path: Path) -> None:
+    tiny(tmp_path, "max_steps=3").unroll(MetaConfig(verbose=False))
+    state_file = tmp_path / "run/ck/step_000003/state.pt"
+    state = torch.load(state_file, weights_only=True)
+    del state["tokens"]  # as written before the count was saved
+    torch.save(state, state_file)
+    resumed = tiny(tmp_path, "max_steps=4").run(
+        MetaConfig(verbose=False), resume_from=str(tmp_path / "run/ck")
+    )
+    assert [r["tokens"] for r in resumed.train_log] == [4 * 16 * 31]
