@@ -162,6 +162,13 @@ def _emit_yaml(events: list[Any]) -> str:
     return yaml.emit(yaml_events, Dumper=dumper, allow_unicode=True)
 
 
+def _emit_checked(events: list[Any], data: Any) -> str:
+    try:
+        return _emit_yaml(events)
+    except UnicodeEncodeError:
+        raise _unwritable(data) from None
+
+
 def yaml_text(data: Any, shared: set[int] | None = None, *, document: bool = False) -> str:
     """YAML text of normalised data. With ``document=True`` the top-level mapping's keys
     (``micro_config``, ``meta``, ``config``) add nothing to anchor names."""
@@ -175,7 +182,7 @@ def yaml_text(data: Any, shared: set[int] | None = None, *, document: bool = Fal
             writer.out.append(writer.map_end)
         else:
             writer.value(data)
-        return _emit_yaml(writer.out)
+        return _emit_checked(writer.out, data)
 
 
 def _float_marker(x: float) -> dict[str, str]:
@@ -255,8 +262,43 @@ class _Jsonable:
         return out
 
 
+def _utf8(text: str, data: Any) -> str:
+    """``text`` if it can be written as UTF-8; else a ConfigError at the first string that
+    cannot (a lone surrogate), found by a walk that runs only on that error."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _unwritable(data) from None
+    return text
+
+
+def _unwritable(data: Any) -> ConfigError:
+    seen: set[int] = set()
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, d = stack.pop()
+        if type(d) is str:
+            try:
+                d.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return ConfigError(f"text {short_repr(d)} cannot be written as UTF-8: {exc.reason}", path)
+        elif isinstance(d, dict | list) and id(d) not in seen:
+            seen.add(id(d))
+            items = list(d.items()) if isinstance(d, dict) else list(enumerate(d))
+            for k, v in reversed(items):
+                key = child_key(d, k) if type(k) is str else str(k)
+                stack.append((path if key is None else f"{path}.{key}" if path else key, v))
+                if isinstance(d, dict):
+                    stack.append((path, k))  # a key is text too
+    return ConfigError("text cannot be written as UTF-8")
+
+
 def json_text(data: Any, shared: set[int] | None = None, *, document: bool = False) -> str:
     """JSON text (RFC 8259, indented) of normalised data; see :func:`yaml_text`."""
+    return _utf8(_json_text(data, shared, document=document), data)
+
+
+def _json_text(data: Any, shared: set[int] | None, *, document: bool) -> str:
     with gc_paused():
         writer = _Jsonable(shared_ids(data) if shared is None else shared)
         if document and type(data) is dict:

@@ -263,6 +263,8 @@ def from_data(
     package may be imported to resolve classes. ``allow_modules``: more packages that may be
     imported. ``strict=False``: fields the class no longer has are dropped with a warning.
     """
+    if type(data) is dict and "micro_config" in data and TARGET not in data and "config" not in data:
+        raise ConfigError("a snapshot document without its 'config:' block (a truncated file?)")
     if _is_document(data):
         version = data["micro_config"]
         if version != FORMAT_VERSION:

@@ -6,6 +6,7 @@ shared object and its nan/inf markers floats. Malformed text is a ConfigError wi
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -14,14 +15,34 @@ from .errors import ConfigError
 from .gcpause import gc_paused
 from .keys import ID, NONFINITE, REF, TYPE, VALUE
 
+NAN = NONFINITE["nan"]  # float("nan"): the sign bit clear
+
+
+@functools.cache
+def _loader() -> type:
+    """PyYAML's safe loader (the C one when present), except that ``.nan`` is Python's own
+    ``float("nan")``: PyYAML builds it as ``-inf/inf``, whose sign bit is set."""
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        pass
+
+    def construct_float(loader: Any, node: Any) -> float:
+        value = yaml.SafeLoader.construct_yaml_float(loader, node)
+        return NAN if value != value else value
+
+    Loader.add_constructor("tag:yaml.org,2002:float", construct_float)
+    return Loader
+
 
 def _parse_yaml(text: str | bytes) -> Any:
     """YAML text -> data, errors worded with their line (no cycle check: the builder has one)."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -233,6 +233,10 @@ def via_dacite(plan: Plan, values: dict[str, Any]) -> dict[str, Any]:
     ConfigError naming the field, the expected type and the value."""
     import dacite
 
+    for name, value in values.items():
+        if type(value) is bool:  # it failed the exact check, and dacite takes a bool for an int
+            ann = field_types(plan.cls)[name]
+            raise ConfigError(f"expected {type_name(ann)}, got {value!r} (bool)", name)
     try:
         checked = dacite.from_dict(plan.dacite_class(), values, config=_dacite_config())
     except (dacite.WrongTypeError, dacite.UnionMatchError) as exc:
