@@ -45,27 +45,27 @@ def children(value: Any) -> Iterator[tuple[str, Any]]:
 
 def descendant_nodes(root: Any) -> Iterator[Any]:
     """Every node reachable from ``root`` (itself included when it is one), each exactly once,
-    depth-first in field order. A node that contains itself is a ``ConfigError``."""
+    depth-first in field order. Plain containers are walked through once each too, so shared
+    tuples cannot make the walk exponential. Something that contains itself is a ``ConfigError``."""
     seen: set[int] = set()
     on_stack: set[int] = set()
 
     def visit(value: Any, path: str) -> Iterator[Any]:
         node = is_node(value)
-        if node:
-            key = id(value)
-            if key in on_stack:
-                raise ConfigError("cycle: this node contains itself", path)
-            if key in seen:
-                return
-            seen.add(key)
-            on_stack.add(key)
-            yield value
-        elif not isinstance(value, list | tuple | dict):
+        if not node and not isinstance(value, list | tuple | dict):
             return
+        key = id(value)
+        if key in on_stack:
+            raise ConfigError("cycle: this node contains itself", path)
+        if key in seen:
+            return
+        seen.add(key)
+        on_stack.add(key)
+        if node:
+            yield value
         for name, child in children(value):
             yield from visit(child, f"{path}.{name}" if path else name)
-        if node:
-            on_stack.discard(id(value))
+        on_stack.discard(key)
 
     yield from visit(root, "")
 

@@ -261,3 +261,23 @@ def test_import_is_torch_free() -> None:
     code = "import sys, micro_config; print('torch' in sys.modules, 'yaml' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_unroll_walk_is_linear_in_shared_tuples_and_refuses_list_cycles() -> None:
+    @dataclass
+    class Holder(ConfigScript):
+        value: Any = None
+
+        def unroll(self, metaconfig: MetaConfig) -> int:
+            return 1
+
+    bomb: Any = (Leaf(1),)
+    for _ in range(60):  # 2**60 paths, 61 distinct tuples
+        bomb = (bomb, bomb)
+    holder = Holder(bomb)
+    mc = MetaConfig(verbose=False)
+    assert holder.unroll(mc) == holder.unroll(mc) == 1  # the cache hit re-walks the tree
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(ConfigError, match="cycle"):
+        Holder(loop).unroll(MetaConfig(verbose=False))
