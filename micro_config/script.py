@@ -94,15 +94,31 @@ class _Ref:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _fingerprint(value: Any, top: bool = True) -> Any:
-    """A node's own state: leaves by value, child nodes by identity, plain containers copied."""
-    if not top and is_node(value):
-        return _Ref(value)
-    if is_node(value) or isinstance(value, list | tuple | dict):
-        return tuple((key, _fingerprint(child, False)) for key, child in children(value))
-    if isinstance(value, set | frozenset):
-        return frozenset(value)
-    return value
+def _fingerprint(node: Any) -> tuple:
+    """A node's own state: one shallow entry per distinct plain container reachable from it
+    (child nodes and containers by identity, leaves by value, sets copied), so a shared tuple
+    costs one entry, not one per path, and an in-place edit of a nested list still shows."""
+    entries: list[tuple[_Ref, tuple]] = []
+    seen: set[int] = set()
+    todo = [node]
+    while todo:
+        container = todo.pop()
+        if id(container) in seen:
+            continue
+        seen.add(id(container))
+        items = []
+        for key, child in children(container):
+            if is_node(child):
+                items.append((key, _Ref(child)))
+            elif isinstance(child, list | tuple | dict):
+                items.append((key, _Ref(child)))
+                todo.append(child)
+            elif isinstance(child, set | frozenset):
+                items.append((key, frozenset(child)))
+            else:
+                items.append((key, child))
+        entries.append((_Ref(container), tuple(items)))
+    return tuple(entries)
 
 
 def _same(a: Any, b: Any) -> bool:
