@@ -38,9 +38,9 @@ from micro_config import (  # noqa: E402
     to_json,
     to_yaml,
 )
-from micro_config.dump import _convert  # noqa: E402
-from micro_config.emit import _Jsonable  # noqa: E402
-from micro_config.gcpause import gc_paused  # noqa: E402
+from micro_config.snapshot.dump import _convert  # noqa: E402
+from micro_config.snapshot.emit import _Jsonable  # noqa: E402
+from micro_config.snapshot.gcpause import gc_paused  # noqa: E402
 from micro_config.tree import descendant_nodes  # noqa: E402
 
 TARGETS = {("yaml", "dump"): 1.25, ("yaml", "load"): 1.3, ("json", "dump"): 2.0, ("json", "load"): 3.0}

@@ -10,7 +10,7 @@ import importlib
 from typing import Any
 
 from .errors import ConfigError
-from .model import ConfigScriptModel, ModelConfigScript
+from .model_script import ConfigScriptModel, ModelConfigScript
 from .paths import convert_path
 from .script import (
     ConfigScript,
@@ -26,19 +26,19 @@ __version__ = "0.2.0"
 _LAZY = {
     "parse_args": "overrides",
     "deep_replace": "overrides",
-    "describe": "script_cli",
-    "cli": "script_cli",
-    "to_data": "dump",
-    "to_yaml": "dump",
-    "to_json": "dump",
-    "from_data": "load",
-    "from_yaml": "load",
-    "from_json": "load",
-    "save_snapshot": "snapshot",
-    "load_snapshot": "snapshot",
-    "read_meta": "snapshot",
-    "diff": "diffing",
-    "Change": "diffing",
+    "describe": "commandline",
+    "cli": "commandline",
+    "to_data": "snapshot.dump",
+    "to_yaml": "snapshot.dump",
+    "to_json": "snapshot.dump",
+    "from_data": "snapshot.load",
+    "from_yaml": "snapshot.load",
+    "from_json": "snapshot.load",
+    "save_snapshot": "snapshot.files",
+    "load_snapshot": "snapshot.files",
+    "read_meta": "snapshot.files",
+    "diff": "commands.diff",
+    "Change": "commands.diff",
 }
 
 __all__ = [

@@ -1,5 +1,5 @@
 """``python -m micro_config``: the same command as ``micro-config``."""
 
-from .commands import main
+from .commands.main import main
 
 raise SystemExit(main())

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .coerce import type_name
+from .convert import type_name
 from .errors import ConfigError, short_repr
 from .overrides import child_slot, deep_replace, parse_args
 from .tree import Visit, is_dataclass_instance, is_node, walk

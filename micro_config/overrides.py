@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from .coerce import coerce, field_types, type_name, unwrap_optional
+from .convert import coerce, field_types, type_name, unwrap_optional
 from .errors import ConfigError, closest, did_you_mean, join_path, short_repr
 from .tree import is_dataclass_instance, is_node, walk
 

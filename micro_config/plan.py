@@ -15,7 +15,7 @@ import typing
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .coerce import _strip, field_types, type_name, unwrap_optional
+from .convert import _strip, field_types, type_name, unwrap_optional
 from .errors import ConfigError, short_repr
 from .script import ConfigScriptDict, ConfigScriptList
 from .shapes import UNIONS, Shape, class_fields

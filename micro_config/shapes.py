@@ -15,7 +15,7 @@ import types
 import typing
 from typing import Any
 
-from .coerce import _strip, field_types
+from .convert import _strip, field_types
 from .script import ConfigScriptDict, ConfigScriptList
 
 _NoneType = type(None)

@@ -1,4 +1,4 @@
-"""micro_config.coerce: a value against an annotation, converted only where the meaning is plain."""
+"""micro_config.convert: a value against an annotation, converted only where the meaning is plain."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Literal, Optional, Union
 import pytest
 
 from micro_config import ConfigError, ConfigScriptDict, ConfigScriptList
-from micro_config.coerce import accepts, coerce, field_types, type_name, unwrap_optional
+from micro_config.convert import accepts, coerce, field_types, type_name, unwrap_optional
 from tests._h1_configs import (
     Act,
     AdamWConfig,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from micro_config.commands import allowed_packages, main
-from micro_config.diffing import Change
-from micro_config.report import format_change, render
+from micro_config.commands.diff import Change
+from micro_config.commands.main import allowed_packages, main
+from micro_config.commands.report import format_change, render
 from tests._h4_configs import Runs, shared_runs
 
 CONFIG_MODULE = '''
@@ -373,8 +373,8 @@ def test_show_and_validate_a_real_checkpoint(exe: str, lm_runs: Runs) -> None:
 
 def test_micro_config_diff_stays_the_function_after_the_command_is_imported() -> None:
     import micro_config
-    import micro_config.commands  # noqa: F401 - imports the diff code
-    import micro_config.diffing
+    import micro_config.commands.diff
+    import micro_config.commands.main  # noqa: F401 - imports the diff code
 
-    assert micro_config.diff is micro_config.diffing.diff
-    assert micro_config.Change is micro_config.diffing.Change
+    assert micro_config.diff is micro_config.commands.diff.diff
+    assert micro_config.Change is micro_config.commands.diff.Change

@@ -17,7 +17,7 @@ from micro_config import (
     load_snapshot,
     save_snapshot,
 )
-from micro_config.diffing import Change, diff_data, same_value
+from micro_config.commands.diff import Change, diff_data, same_value
 from tests._h4_configs import (
     Leaf,
     Pair,

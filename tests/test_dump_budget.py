@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from micro_config import ConfigError, dump, from_json, from_yaml, to_json, to_yaml
-from micro_config.dump import WRITE_BUDGET, to_data
+from micro_config import ConfigError, from_json, from_yaml, to_json, to_yaml
+from micro_config.snapshot import dump
+from micro_config.snapshot.dump import WRITE_BUDGET, to_data
 from tests._h2_configs import Leaf, Node
 
 

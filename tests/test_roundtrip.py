@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from micro_config import ConfigScriptDict, ConfigScriptList, from_json, from_yaml, to_json, to_yaml
-from micro_config.dump import to_data
-from micro_config.load import parse_json, parse_yaml
+from micro_config.snapshot.dump import to_data
+from micro_config.snapshot.load import parse_json, parse_yaml
 from tests._h2_configs import Color, Leaf, Level, MyList, Node, Point, WithDerived
 
 YAML_LOOKING = ["yes", "no", "on", "off", "y", "n", "true", "False", "1e3", "1.5", "null", "Null",

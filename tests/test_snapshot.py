@@ -26,7 +26,7 @@ from micro_config import (
     to_json,
     to_yaml,
 )
-from micro_config import load as load_module
+from micro_config.snapshot import load as load_module
 from tests._h2_configs import UNROLLS, Leaf, Node, Required
 
 # hand-written test files leave most fields out: that drift is not what these tests check

@@ -10,22 +10,17 @@ each pair, so it costs time linear in the distinct nodes: an alias bomb is cheap
 from __future__ import annotations
 
 import math
-import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .tree import is_node
+from ..snapshot.files import read_data
 
 TARGET = "_target_"
 TYPE = "_type_"
 # Marker kinds whose payload is a value, not a ConfigScriptList/Dict to walk into.
 BUILTIN_MARKERS = frozenset({"tuple", "set", "frozenset", "path", "dict", "float"})
-SNAPSHOT_SUFFIXES = (".yaml", ".yml", ".json")
-CHECKPOINT_CONFIG = "config"  # + one of SNAPSHOT_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -254,79 +249,6 @@ def diff_data(a: Any, b: Any, root: str = "") -> list[Change]:
     differ = _Differ()
     differ.walk(root, a, b, None)
     return differ.changes()
-
-
-# ---------------------------------------------------------------- inputs
-
-
-def read_data(source: Any) -> tuple[Any, dict[str, Any]]:
-    """``(tree, meta)`` as normalised data from a config object, a snapshot path (.yaml, .yml,
-    .json), a checkpoint folder holding ``config.yaml``, or data that is already normalised.
-    A snapshot of another format version is a ConfigError."""
-    if isinstance(source, str | os.PathLike):
-        return _read_file(Path(source))
-    if is_node(source):
-        from .dump import to_data
-
-        return to_data(source), {}
-    if isinstance(source, dict | list):
-        return _unwrap(source)
-    raise ConfigError(
-        f"cannot diff a {type(source).__name__}: give a config object, a snapshot file "
-        "(.yaml/.yml/.json) or a checkpoint folder"
-    )
-
-
-def snapshot_file(path: Path) -> Path:
-    """The snapshot file ``path`` names: itself, or the ``config.yaml`` (``.yml``, ``.json``)
-    of a checkpoint folder."""
-    if path.is_dir():
-        for suffix in SNAPSHOT_SUFFIXES:
-            inner = path / f"{CHECKPOINT_CONFIG}{suffix}"
-            if inner.is_file():
-                return inner
-        raise ConfigError(f"{path}: not a checkpoint folder (it holds no {CHECKPOINT_CONFIG}.yaml)")
-    if path.suffix.lower() not in SNAPSHOT_SUFFIXES:
-        raise ConfigError(f"{path}: not a snapshot (expected a .yaml, .yml or .json file)")
-    if not path.exists():
-        raise ConfigError(f"{path}: no such file or folder")
-    return path
-
-
-def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read it ({err})") from None
-
-
-def _read_file(path: Path) -> tuple[Any, dict[str, Any]]:
-    from .parse import parse_json, parse_yaml
-
-    path = snapshot_file(path)
-    text = read_text(path)
-    parse = parse_json if path.suffix.lower() == ".json" else parse_yaml
-    try:
-        data = parse(text)
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
-    return _unwrap(data)
-
-
-def _unwrap(data: Any) -> tuple[Any, dict[str, Any]]:
-    """Split a snapshot document into its tree and meta; a bare tree has no meta."""
-    if isinstance(data, dict) and "micro_config" in data and "config" in data and TARGET not in data:
-        from .keys import FORMAT_VERSION
-
-        if data["micro_config"] != FORMAT_VERSION:
-            raise ConfigError(
-                f"snapshot format version {data['micro_config']!r} is not supported (this "
-                f"micro_config reads version {FORMAT_VERSION})",
-                "micro_config",
-            )
-        meta = data.get("meta")
-        return data["config"], meta if isinstance(meta, dict) else {}
-    return data, {}
 
 
 # ---------------------------------------------------------------- the API

@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .diffing import diff_data, read_data, read_text, snapshot_file
-from .errors import ConfigError, did_you_mean, short_repr
+from ..errors import ConfigError, did_you_mean, short_repr
+from ..snapshot.files import read_data, read_text, snapshot_file
+from ..tree import is_node
+from .diff import diff_data
 from .report import change_json, format_change, path_lines, use_color
-from .tree import is_node
 
 PROG = "micro-config"
 ALLOW_ENV = "MICRO_CONFIG_ALLOW"
@@ -95,8 +96,8 @@ def allowed_packages(given: Sequence[str] | None) -> tuple[str, ...]:
 
 def rebuild(spec: str, allow: tuple[str, ...]) -> tuple[Any, list[str]]:
     """Rebuild the classes under the snapshot safety rules; return the root and the warnings."""
-    from .dump import to_data
-    from .load import from_data, from_json, from_yaml
+    from ..snapshot.dump import to_data
+    from ..snapshot.load import from_data, from_json, from_yaml
 
     importable_cwd()
     recorder = _Recorder()
@@ -136,7 +137,7 @@ def run_diff(args: argparse.Namespace) -> int:
     if args.meta:
         changes += diff_data(meta_a, meta_b, root="meta")
     if args.json:
-        from .emit import json_text  # nan/inf and shared values as in the snapshot format
+        from ..snapshot.emit import json_text  # nan/inf and shared values as in the snapshot format
 
         print(json_text([change_json(c) for c in changes]))
     else:
@@ -152,7 +153,7 @@ def run_show(args: argparse.Namespace) -> int:
         for line in path_lines(data):
             print(line)
     else:
-        from .emit import json_text, yaml_text
+        from ..snapshot.emit import json_text, yaml_text
 
         text = json_text(data) if args.json else yaml_text(data)
         sys.stdout.write(text.rstrip("\n") + "\n")
@@ -226,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow schemas\n\n'micro-config COMMAND --help' tells more.",
         formatter_class=raw,
     )
-    from . import __version__
+    from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

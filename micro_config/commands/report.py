@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from .diffing import Change, entries, join, tag, walk_items
+from .diff import Change, entries, join, tag, walk_items
 
 # ---------------------------------------------------------------- rendering values
 

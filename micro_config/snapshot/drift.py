@@ -9,9 +9,9 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import ConfigError, did_you_mean
-from .keys import TYPE, VALUE
-from .plans import Field, Plan
+from ..errors import ConfigError, did_you_mean
+from ..plan import Field, Plan
+from .format import TYPE, VALUE
 
 
 class Drift:

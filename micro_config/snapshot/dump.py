@@ -13,12 +13,12 @@ import functools
 import pathlib
 from typing import Any
 
+from ..errors import ConfigError, short_repr
+from ..script import ConfigScriptDict, ConfigScriptList
+from ..shapes import ANY, Shape, class_fields
 from .emit import json_text, yaml_text
-from .errors import ConfigError, short_repr
+from .format import RESERVED, TARGET, TYPE, VALUE
 from .gcpause import gc_paused
-from .keys import RESERVED, TARGET, TYPE, VALUE
-from .script import ConfigScriptDict, ConfigScriptList
-from .shapes import ANY, Shape, class_fields
 
 __all__ = ["document_text", "json_text", "to_data", "to_json", "to_yaml", "yaml_text"]
 _NoneType = type(None)

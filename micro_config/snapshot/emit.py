@@ -13,10 +13,9 @@ import math
 import re
 from typing import Any
 
-from .anchors import Namer, child_key, shared_ids
-from .errors import ConfigError, short_repr
+from ..errors import ConfigError, short_repr
+from .format import ID, REF, TARGET, TYPE, VALUE, Namer, child_key, shared_ids
 from .gcpause import gc_paused
-from .keys import ID, REF, TARGET, TYPE, VALUE
 
 
 @functools.cache

@@ -19,8 +19,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .keys import FORMAT_VERSION
+from ..errors import ConfigError
+from ..tree import is_node
+from .format import FORMAT_VERSION, TARGET
 
 FOLDER_FILES = ("config.yaml", "config.yml", "config.json")  # what a checkpoint folder holds
 _GIT_TIMEOUT = 2.0
@@ -57,7 +58,7 @@ def git_state(cwd: str | os.PathLike[str] | None = None) -> dict[str, Any] | Non
 
 def provenance(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ``meta`` block of a new snapshot; ``extra`` (the caller's) is added last."""
-    from . import __version__
+    from .. import __version__
 
     meta: dict[str, Any] = {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -189,3 +190,79 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
             raise ConfigError(f"{file}: meta is not a mapping", "meta")
         return meta
     return {}
+
+
+# ------------------------------------------- reading for diff/show (normalised data)
+
+SNAPSHOT_SUFFIXES = (".yaml", ".yml", ".json")
+CHECKPOINT_CONFIG = "config"  # + one of SNAPSHOT_SUFFIXES
+
+
+def read_data(source: Any) -> tuple[Any, dict[str, Any]]:
+    """``(tree, meta)`` as normalised data from a config object, a snapshot path (.yaml, .yml,
+    .json), a checkpoint folder holding ``config.yaml``, or data that is already normalised.
+    A snapshot of another format version is a ConfigError."""
+    if isinstance(source, str | os.PathLike):
+        return _read_file(Path(source))
+    if is_node(source):
+        from ..snapshot.dump import to_data
+
+        return to_data(source), {}
+    if isinstance(source, dict | list):
+        return _unwrap(source)
+    raise ConfigError(
+        f"cannot diff a {type(source).__name__}: give a config object, a snapshot file "
+        "(.yaml/.yml/.json) or a checkpoint folder"
+    )
+
+
+def snapshot_file(path: Path) -> Path:
+    """The snapshot file ``path`` names: itself, or the ``config.yaml`` (``.yml``, ``.json``)
+    of a checkpoint folder."""
+    if path.is_dir():
+        for suffix in SNAPSHOT_SUFFIXES:
+            inner = path / f"{CHECKPOINT_CONFIG}{suffix}"
+            if inner.is_file():
+                return inner
+        raise ConfigError(f"{path}: not a checkpoint folder (it holds no {CHECKPOINT_CONFIG}.yaml)")
+    if path.suffix.lower() not in SNAPSHOT_SUFFIXES:
+        raise ConfigError(f"{path}: not a snapshot (expected a .yaml, .yml or .json file)")
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file or folder")
+    return path
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read it ({err})") from None
+
+
+def _read_file(path: Path) -> tuple[Any, dict[str, Any]]:
+    from ..snapshot.parse import parse_json, parse_yaml
+
+    path = snapshot_file(path)
+    text = read_text(path)
+    parse = parse_json if path.suffix.lower() == ".json" else parse_yaml
+    try:
+        data = parse(text)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    return _unwrap(data)
+
+
+def _unwrap(data: Any) -> tuple[Any, dict[str, Any]]:
+    """Split a snapshot document into its tree and meta; a bare tree has no meta."""
+    if isinstance(data, dict) and "micro_config" in data and "config" in data and TARGET not in data:
+        from ..snapshot.format import FORMAT_VERSION
+
+        if data["micro_config"] != FORMAT_VERSION:
+            raise ConfigError(
+                f"snapshot format version {data['micro_config']!r} is not supported (this "
+                f"micro_config reads version {FORMAT_VERSION})",
+                "micro_config",
+            )
+        meta = data.get("meta")
+        return data["config"], meta if isinstance(meta, dict) else {}
+    return data, {}

@@ -1,5 +1,6 @@
-"""Readable anchor (YAML) / id (JSON) names for shared objects, from the path of their first
-place (docs/format.md), and finding which objects of normalised data are shared.
+"""The snapshot format's vocabulary (docs/format.md): reserved keys, the version it writes,
+and readable anchor (YAML) / id (JSON) names for shared objects, from the path of their first
+place, with finding which objects of normalised data are shared.
 """
 
 from __future__ import annotations
@@ -7,7 +8,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .keys import TYPE, VALUE
+FORMAT_VERSION = 1
+TARGET, TYPE, VALUE, ID, REF = "_target_", "_type_", "value", "_id_", "_ref_"
+RESERVED = frozenset({TARGET, TYPE, ID, REF})  # a plain mapping holding one needs a dict marker
+NONFINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}  # JSON float markers
+
 
 _ANCHOR_DROP = re.compile(r"[^A-Za-z0-9_-]")
 

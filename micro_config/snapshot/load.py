@@ -13,15 +13,15 @@ import pathlib
 from collections.abc import Iterable
 from typing import Any
 
+from ..errors import ConfigError, did_you_mean, short_repr
+from ..plan import BUILD, CHECK, PLANS, SEQ, actions_of, plan_of, via_dacite
+from ..script import ConfigScriptList
+from ..shapes import ANY, Shape, shape_of
 from .drift import Drift
-from .errors import ConfigError, did_you_mean, short_repr
+from .format import FORMAT_VERSION, ID, NONFINITE, REF, TARGET, TYPE, VALUE
 from .gcpause import gc_paused
-from .keys import FORMAT_VERSION, ID, NONFINITE, REF, TARGET, TYPE, VALUE
 from .parse import _parse_json, _parse_yaml, parse_json, parse_yaml
-from .plans import BUILD, CHECK, PLANS, SEQ, actions_of, plan_of, via_dacite
 from .resolve import Resolver
-from .script import ConfigScriptList
-from .shapes import ANY, Shape, shape_of
 
 __all__ = ["FORMAT_VERSION", "from_data", "from_json", "from_yaml", "parse_json", "parse_yaml"]
 

@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
+from .format import ID, NONFINITE, REF, TYPE, VALUE
 from .gcpause import gc_paused
-from .keys import ID, NONFINITE, REF, TYPE, VALUE
 
 NAN = NONFINITE["nan"]  # float("nan"): the sign bit clear
 

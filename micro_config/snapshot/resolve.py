@@ -14,10 +14,10 @@ import sys
 import typing
 from typing import Any
 
-from .coerce import _strip, field_types
-from .errors import ConfigError, did_you_mean, short_repr
-from .script import ConfigScript, ConfigScriptDict, ConfigScriptList
-from .shapes import Shape
+from ..convert import _strip, field_types
+from ..errors import ConfigError, did_you_mean, short_repr
+from ..script import ConfigScript, ConfigScriptDict, ConfigScriptList
+from ..shapes import Shape
 
 
 def _module_allowed(module: str, allowed: tuple[str, ...]) -> bool:
