@@ -1,9 +1,21 @@
-"""The one exception type for bad user input, and the helpers that word it."""
+"""The one exception type for bad user input, its kinds, and the helpers that word it.
+
+Every message is bounded: values are shown with :func:`short_repr`, which never expands shared or
+deep structure (an alias bomb renders in constant time), and a whole message is cut at
+:data:`MESSAGE_LIMIT` characters.
+"""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+
+MESSAGE_LIMIT = 400  # characters of a message (the path comes on top, itself cut)
+PATH_LIMIT = 200
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class ConfigError(ValueError):
@@ -11,16 +23,18 @@ class ConfigError(ValueError):
 
     ``path`` is the dotted path of the node at fault ("" for the root). The path
     grows as the error bubbles up through the tree (see :meth:`under`), so code
-    deep inside a walk only has to know its own field name.
+    deep inside a walk only has to know its own field name. Catch a kind
+    (:class:`UnknownFieldError`, :class:`WrongTypeError`, :class:`RefusedClassError`,
+    :class:`MalformedFileError`, :class:`ConflictError`) instead of matching prose.
     """
 
     def __init__(self, message: str, path: str = "") -> None:
-        self.message = message
+        self.message = _cut(str(message), MESSAGE_LIMIT)
         self.path = path
         super().__init__(self._render())
 
     def _render(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        return f"{_cut(self.path, PATH_LIMIT)}: {self.message}" if self.path else self.message
 
     def __str__(self) -> str:
         return self._render()
@@ -30,6 +44,26 @@ class ConfigError(ValueError):
         self.path = join_path(str(prefix), self.path)
         self.args = (self._render(),)
         return self
+
+
+class UnknownFieldError(ConfigError):
+    """A key, field or name that does not exist (with the closest valid name)."""
+
+
+class WrongTypeError(ConfigError):
+    """A value that does not fit the field's annotation."""
+
+
+class RefusedClassError(ConfigError):
+    """A ``_target_``/class that is unknown, not allowed, or does not fit where it stands."""
+
+
+class MalformedFileError(ConfigError):
+    """A snapshot file (or text) that is not a well-formed document of the format."""
+
+
+class ConflictError(ConfigError):
+    """Two inputs that cannot both hold (one node given two values, a key given twice)."""
 
 
 def join_path(prefix: str, rest: str) -> str:
@@ -43,7 +77,8 @@ def join_path(prefix: str, rest: str) -> str:
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate nearest to ``name`` (for "did you mean" hints), or None."""
-    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.5)
+    name = _cut(name, 100)
+    matches = difflib.get_close_matches(name, [c for c in candidates if len(c) <= 200], n=1, cutoff=0.5)
     return matches[0] if matches else None
 
 
@@ -52,15 +87,81 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     candidates = list(candidates)
     best = closest(name, candidates)
     if best is not None:
-        return f" (did you mean {best!r}?)"
+        return f" (did you mean {_cut(best, 100)!r}?)"
     if candidates:
-        shown = ", ".join(sorted(candidates)[:12])
+        shown = ", ".join(_cut(c, 40) for c in sorted(candidates)[:12])
         more = ", ..." if len(candidates) > 12 else ""
         return f" (valid names: {shown}{more})"
     return ""
 
 
 def short_repr(value: object, limit: int = 60) -> str:
-    """``repr`` cut to ``limit`` characters, for error messages."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """A ``repr`` of at most ``limit`` characters, for error messages.
+
+    Containers and dataclasses are rendered by a bounded walk (a few items per level, a few
+    levels), so the cost is bounded whatever the value's size, depth or sharing; a dataclass's
+    own ``__repr__`` (which would expand everything) is never called.
+    """
+    parts: list[str] = []
+    budget = [limit + 1]
+
+    def put(text: str) -> bool:
+        parts.append(text)
+        budget[0] -= len(text)
+        return budget[0] > 0
+
+    def render(v: object, depth: int) -> bool:
+        cls = type(v)
+        if cls in (str, bytes):
+            return put(repr(v[: limit + 1]))  # type: ignore[index]
+        if cls is int:
+            return put(str(v) if v.bit_length() < 200 else f"<int of {v.bit_length()} bits>")  # type: ignore[attr-defined]
+        if cls in (float, bool, complex) or v is None:
+            return put(repr(v))
+        fields = getattr(cls, "__dataclass_fields__", None)
+        if isinstance(v, (list, tuple, set, frozenset, dict)) or fields is not None:
+            if fields is not None:
+                items = [(name, getattr(v, name, "?")) for name in list(fields)[:6]]
+                opening, closing, more = f"{cls.__name__}(", ")", len(fields) > 6
+            elif isinstance(v, dict):
+                items = []
+                for i, (k, x) in enumerate(v.items()):
+                    if i == 6:
+                        break
+                    items.append((k, x))
+                opening, closing, more = "{", "}", len(v) > 6
+            else:
+                items = []
+                for i, x in enumerate(v):
+                    if i == 6:
+                        break
+                    items.append((None, x))
+                brackets = "[]" if isinstance(v, list) else "()" if isinstance(v, tuple) else "{}"
+                opening = brackets[0] if cls in (list, tuple, set) else f"{cls.__name__}({brackets[0]}"
+                closing = brackets[1] if cls in (list, tuple, set) else brackets[1] + ")"
+                if cls is tuple and len(v) == 1:  # type: ignore[arg-type]
+                    closing = ",)"
+                more = len(v) > 6  # type: ignore[arg-type]
+            if depth >= 3:
+                return put(opening + "..." + closing)
+            if not put(opening):
+                return False
+            for i, (key, item) in enumerate(items):
+                if i and not put(", "):
+                    return False
+                if key is not None:
+                    sep = "=" if fields is not None else ": "
+                    if not (render(key, depth + 1) if fields is None else put(str(key))) or not put(sep):
+                        return False
+                if not render(item, depth + 1):
+                    return False
+            return put(", ..." + closing if more else closing)
+        try:
+            text = object.__repr__(v) if fields is not None else repr(v)
+        except Exception:  # a broken __repr__ must not hide the real error
+            text = f"<{cls.__name__}>"
+        return put(text[: limit + 1])
+
+    render(value, 0)
+    text = "".join(parts)
+    return _cut(text, limit)
