@@ -16,9 +16,11 @@ from typing import Any
 from ..errors import ConfigError, short_repr
 from ..script import ConfigScriptDict, ConfigScriptList
 from ..shapes import ANY, Shape, class_fields
+from ..tree import descendant_nodes
 from .emit import json_text, yaml_text
 from .format import RESERVED, TARGET, TYPE, VALUE
 from .gcpause import gc_paused
+from .migrate import VERSIONS, versions_table
 
 __all__ = ["document_text", "json_text", "to_data", "to_json", "to_yaml", "yaml_text"]
 _NoneType = type(None)
@@ -269,7 +271,7 @@ def to_json(config: Any) -> str:
 
 
 def document_text(config: Any, meta: dict[str, Any], fmt: str, version: int = 1) -> str:
-    """A snapshot document (``micro_config``, ``meta``, ``config``) as ``"yaml"`` or ``"json"``
+    """A snapshot document (``micro_config``, ``meta``, ``versions``, ``config``) as ``"yaml"`` or ``"json"``
     text. Anchor/id names come from paths inside ``config`` (or ``meta``), not the document."""
     with gc_paused():
         conv = _ToData()
@@ -277,6 +279,10 @@ def document_text(config: Any, meta: dict[str, Any], fmt: str, version: int = 1)
             meta_data = conv.value(dict(meta), ANY)
         except ConfigError as exc:
             raise exc.under("meta") from None
-        doc = {"micro_config": version, "meta": meta_data, "config": conv.value(config, ANY)}
+        doc = {"micro_config": version, "meta": meta_data}
+        table = versions_table(descendant_nodes(config))  # migrate.py: once per versioned class
+        if table:
+            doc[VERSIONS] = table
+        doc["config"] = conv.value(config, ANY)
         write = yaml_text if fmt == "yaml" else json_text
         return write(doc, conv.shared, document=True)

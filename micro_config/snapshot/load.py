@@ -20,6 +20,7 @@ from ..shapes import ANY, Shape, shape_of
 from .drift import Drift
 from .format import FORMAT_VERSION, ID, NONFINITE, REF, TARGET, TYPE, VALUE
 from .gcpause import gc_paused
+from .migrate import VERSIONS, migrate_tree, resolver_lookup
 from .parse import _parse_json, _parse_yaml, parse_json, parse_yaml
 from .resolve import Resolver
 
@@ -265,7 +266,9 @@ def from_data(
     """
     if type(data) is dict and "micro_config" in data and TARGET not in data and "config" not in data:
         raise ConfigError("a snapshot document without its 'config:' block (a truncated file?)")
+    versions = False  # a bare tree is read at the current class versions
     if _is_document(data):
+        versions = data.get(VERSIONS)  # migrations bring older nodes up to date (migrate.py)
         version = data["micro_config"]
         if version != FORMAT_VERSION:
             raise ConfigError(
@@ -278,11 +281,14 @@ def from_data(
     if cls is not None and cls.__module__ != "__main__":
         allowed += (cls.__module__.split(".")[0],)
     builder = _Builder(allowed, strict)
+    migrated = None if versions is False else migrate_tree(data, versions, resolver_lookup(builder.resolve))
     with gc_paused():
         root = builder.build(data, shape_of(cls) if cls is not None else ANY)
     if cls is not None and not isinstance(root, cls):
         raise ConfigError(f"the file holds {short_repr(root)}, not a {cls.__qualname__}")
     builder.drift.warn(data)
+    if migrated:
+        migrated.warn()
     return root
 
 

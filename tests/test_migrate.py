@@ -1,0 +1,228 @@
+"""Class versions and migrations: chains, sharing, renamed classes and fields, failures, files
+from the future, the versions table, and the demo's real old run (tests/data/v1)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from micro_config import ConfigError, from_yaml, load_snapshot, save_snapshot, to_yaml
+from micro_config.errors import MalformedFileError
+from micro_config.snapshot.migrate import (
+    MigrationWarning,
+    migration,
+    rename_fields,
+    renamed_from,
+)
+
+HERE = Path(__file__).parent
+OLD_RUN = HERE / "data" / "v1"
+MOD = __name__  # the module of the test classes below, as their _target_ names hold it
+
+
+@dataclass
+class Block:
+    """Version 3: ``width`` was ``size`` (v1 -> v2); ``scale`` was ``factor`` * 10 (v2 -> v3)."""
+
+    __version__ = 3
+    width: int = 1
+    scale: float = 1.0
+
+
+CALLS: list[dict] = []
+rename_fields(Block, 1, size="width")
+
+
+@migration(Block, 2)
+def _factor_to_scale(fields: dict) -> None:
+    CALLS.append(dict(fields))
+    fields["scale"] = fields.pop("factor") * 10
+
+
+@dataclass
+class Net:
+    __version__ = 2
+    first: Block = field(default_factory=Block)
+    second: Block = field(default_factory=Block)
+    lr_warmup: int = 0
+    lr_decay: int = 0
+
+
+@migration(Net, 1)
+def _split_schedule(fields: dict) -> dict:
+    warmup, decay = fields.pop("schedule")
+    return {**fields, "lr_warmup": warmup, "lr_decay": decay}  # a new mapping is fine too
+
+
+@dataclass
+class Moved:
+    """Was ``<this module>.OldName``; unversioned (version 1)."""
+
+    x: int = 0
+
+
+renamed_from(Moved, f"{MOD}.OldName", "gone_package.models.OldName")
+
+
+@dataclass
+class Broken:
+    __version__ = 2
+    x: int = 0
+
+
+@migration(Broken, 1)
+def _fails(fields: dict) -> None:
+    raise KeyError("y")
+
+
+@dataclass
+class Gap:
+    __version__ = 3  # no step from 1
+    x: int = 0
+
+
+@migration(Gap, 2)
+def _only_two(fields: dict) -> None:
+    pass
+
+
+def doc(config: str, versions: str = "") -> str:
+    return f"micro_config: 1\nmeta: {{}}\n{versions}config:\n{config}"
+
+
+V1_NET = f"""\
+  _target_: {MOD}.Net
+  first: &shared
+    _target_: {MOD}.Block
+    size: 4
+    factor: 0.5
+  second: *shared
+  schedule: [10, 100]
+"""
+
+
+def test_a_chain_of_steps_runs_once_on_a_shared_node_and_keeps_it_shared() -> None:
+    CALLS.clear()
+    with pytest.warns(MigrationWarning) as caught:
+        net = from_yaml(doc(V1_NET), Net)
+    assert net.first is net.second  # still one node
+    assert net.first == Block(width=4, scale=5.0)
+    assert (net.lr_warmup, net.lr_decay) == (10, 100)
+    assert CALLS == [{"width": 4, "factor": 0.5}]  # step 2 saw step 1's output, once
+    message = str(caught[0].message)
+    assert f"{MOD}.Block version 1 -> 3 (1 node)" in message
+    assert f"{MOD}.Net version 1 -> 2 (1 node)" in message
+
+
+def test_versions_in_the_table_pick_where_the_chain_starts() -> None:
+    CALLS.clear()
+    table = f"versions:\n  {MOD}.Block: 2\n"
+    text = doc(f"  _target_: {MOD}.Block\n  width: 3\n  factor: 0.25\n", table)
+    with pytest.warns(MigrationWarning, match="version 2 -> 3"):
+        assert from_yaml(text, Block) == Block(width=3, scale=2.5)
+    assert CALLS == [{"width": 3, "factor": 0.25}]
+
+
+def test_current_versions_load_without_migrating_and_the_table_is_written(tmp_path: Path) -> None:
+    net = Net(first=Block(2, 0.5), lr_warmup=3)
+    path = save_snapshot(net, tmp_path / "net.yaml")
+    text = path.read_text()
+    assert f"versions:\n  {MOD}.Block: 3\n  {MOD}.Net: 2\nconfig:" in text
+    assert "__version__" not in text
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_snapshot(path, Net) == net
+    json_path = save_snapshot(net, tmp_path / "net.json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_snapshot(json_path, Net) == net
+
+
+def test_unversioned_trees_write_no_table(tmp_path: Path) -> None:
+    path = save_snapshot(Moved(3), tmp_path / "m.yaml")
+    assert "\nversions:" not in path.read_text()  # (meta has its own versions of python etc.)
+
+
+def test_a_bare_tree_is_read_at_the_current_versions() -> None:
+    block = Block(width=7, scale=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert from_yaml(to_yaml(block), Block) == block
+
+
+def test_a_renamed_class_loads_from_its_old_names() -> None:
+    for old in (f"{MOD}.OldName", "gone_package.models.OldName"):
+        with pytest.warns(MigrationWarning, match=f"{old} -> {MOD}.Moved"):
+            assert from_yaml(doc(f"  _target_: {old}\n  x: 5\n"), Moved) == Moved(5)
+
+
+def test_an_unknown_old_name_is_still_the_loaders_error() -> None:
+    with pytest.raises(ConfigError, match="no class"):
+        from_yaml(doc(f"  _target_: {MOD}.NeverWas\n  x: 5\n"), Moved)
+
+
+def test_a_failing_migration_names_class_step_and_path() -> None:
+    text = doc(f"  _target_: {MOD}.Net\n  first:\n    _target_: {MOD}.Broken\n    x: 1\n")
+    with pytest.raises(ConfigError) as err:
+        from_yaml(text, Net)
+    assert err.value.path == "first"
+    assert "Broken from version 1 to 2 failed: KeyError: 'y'" in str(err.value)
+    assert "_fails" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_missing_step_is_an_error_naming_it() -> None:
+    with pytest.raises(ConfigError, match=r"no migration of Gap from version 1 to 2"):
+        from_yaml(doc(f"  _target_: {MOD}.Gap\n  x: 1\n"), Gap)
+
+
+def test_a_file_from_the_future_is_a_clear_error() -> None:
+    text = doc(
+        f"  _target_: {MOD}.Net\n  first:\n    _target_: {MOD}.Block\n    width: 1\n",
+        f"versions:\n  {MOD}.Block: 4\n  {MOD}.Net: 2\n",
+    )
+    with pytest.raises(MalformedFileError) as err:
+        from_yaml(text, Net)
+    assert err.value.path == "first"
+    assert "version 4 in the file, but this code has version 3" in str(err.value)
+
+
+@pytest.mark.parametrize("table", ["versions: [1]\n", "versions:\n  a.B: zero\n", "versions:\n  a.B: 0\n"])
+def test_a_malformed_versions_table_is_refused(table: str) -> None:
+    with pytest.raises(MalformedFileError) as err:
+        from_yaml(doc(f"  _target_: {MOD}.Moved\n  x: 1\n", table), Moved)
+    assert err.value.path.startswith("versions")
+
+
+def test_registering_a_step_outside_the_versions_is_refused() -> None:
+    with pytest.raises(ConfigError, match="from 1 to 2"):
+        migration(Block, 3)
+    with pytest.raises(ConfigError, match="from 1 to 0"):
+        migration(Moved, 1)
+
+
+def test_rename_refuses_when_both_names_are_present() -> None:
+    text = doc(f"  _target_: {MOD}.Block\n  size: 1\n  width: 2\n  factor: 1.0\n")
+    with pytest.raises(ConfigError, match="both 'width' and the field renamed to it"):
+        from_yaml(text, Block)
+
+
+@dataclass
+class Bag:
+    __version__ = 2
+    items: list = field(default_factory=list)
+
+
+rename_fields(Bag, 1, things="items")
+
+
+@pytest.mark.timeout(20)
+def test_shared_plain_lists_are_walked_once_an_alias_bomb_migrates_in_linear_time() -> None:
+    levels = ["    - &l0 [1]"] + [f"    - &l{i} [*l{i - 1}, *l{i - 1}]" for i in range(1, 40)]
+    text = doc(f"  _target_: {MOD}.Bag\n  things:\n" + "\n".join(levels) + "\n")
+    with pytest.warns(MigrationWarning, match="Bag version 1 -> 2"):
+        bag = from_yaml(text, Bag)
+    assert bag.items[39][0] is bag.items[39][1] is bag.items[38]  # 2**39 paths, one list each
