@@ -16,7 +16,6 @@ from typing import Any
 from ..errors import ConfigError, short_repr
 from ..script import ConfigScriptDict, ConfigScriptList
 from ..shapes import ANY, Shape, class_fields
-from ..tree import descendant_nodes
 from .emit import json_text, yaml_text
 from .format import RESERVED, TARGET, TYPE, VALUE
 from .gcpause import gc_paused
@@ -280,9 +279,10 @@ def document_text(config: Any, meta: dict[str, Any], fmt: str, version: int = 1)
         except ConfigError as exc:
             raise exc.under("meta") from None
         doc = {"micro_config": version, "meta": meta_data}
-        table = versions_table(descendant_nodes(config))  # migrate.py: once per versioned class
+        tree = conv.value(config, ANY)
+        table = versions_table(tree)  # migrate.py: once per versioned class
         if table:
             doc[VERSIONS] = table
-        doc["config"] = conv.value(config, ANY)
+        doc["config"] = tree
         write = yaml_text if fmt == "yaml" else json_text
         return write(doc, conv.shared, document=True)

@@ -19,8 +19,9 @@ migrated: a bare tree carries no versions and is read at the current ones.
 
 from __future__ import annotations
 
+import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigError, MalformedFileError, short_repr
@@ -107,17 +108,43 @@ def _check_step(cls: type, from_version: int) -> None:
 # ---------------------------------------------------------------- writing: the versions table
 
 
-def versions_table(nodes: Iterable[Any]) -> dict[str, int]:
-    """``{_target_: version}`` of every versioned class among ``nodes``, sorted by name."""
-    found: dict[str, int] = {}
-    classes: set[type] = set()
-    for node in nodes:
-        cls = type(node)
-        if cls not in classes:
-            classes.add(cls)
-            if is_versioned(cls):
-                found[target_name(cls)] = version_of(cls)
+def versions_table(data: Any) -> dict[str, int]:
+    """``{_target_: version}`` of every versioned class in just-dumped normalised ``data``,
+    sorted by name (one pass over the distinct dicts and lists; the classes are imported)."""
+    names: set[str] = set()
+    seen: set[int] = set()
+    todo = [data]
+    while todo:
+        d = todo.pop()
+        t = type(d)
+        if (t is not dict and t is not list) or id(d) in seen:
+            continue
+        seen.add(id(d))
+        if t is dict:
+            target = d.get(TARGET)
+            if type(target) is str:
+                names.add(target)
+            todo.extend(d.values())
+        else:
+            todo.extend(d)
+    found = {}
+    for name in names:
+        cls = _imported_class(name)
+        if cls is not None and is_versioned(cls):
+            found[name] = version_of(cls)
     return dict(sorted(found.items()))
+
+
+def _imported_class(name: str) -> type | None:
+    """The class a ``_target_`` names, looked up among imported modules only."""
+    parts = name.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        obj: Any = sys.modules.get(".".join(parts[:i]))
+        for part in parts[i:]:
+            obj = getattr(obj, part, None) if obj is not None else None
+        if isinstance(obj, type):
+            return obj
+    return None
 
 
 # ---------------------------------------------------------------- reading: the migrations
