@@ -226,3 +226,65 @@ def test_shared_plain_lists_are_walked_once_an_alias_bomb_migrates_in_linear_tim
     with pytest.warns(MigrationWarning, match="Bag version 1 -> 2"):
         bag = from_yaml(text, Bag)
     assert bag.items[39][0] is bag.items[39][1] is bag.items[38]  # 2**39 paths, one list each
+
+
+# ---------------------------------------------------------------- micro-config migrate
+
+
+def migrate_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from micro_config.commands.main import main
+
+    code = main(["migrate", *args, "--allow", MOD.partition(".")[0]])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_migrate_writes_the_current_versions_and_prints_the_diff(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text(doc(V1_NET).replace("meta: {}", "meta:\n  run_name: r"))
+    new = tmp_path / "new.yaml"
+    code, out, err = migrate_cli(capsys, str(old), "-o", str(new))
+    assert code == 0, err
+    assert f"migrated: {MOD}.Net version 1 -> 2 (1 node)" in out
+    assert "first.factor: 0.5 -> (removed)" in out or "first.factor" in out
+    assert "lr_warmup" in out and "schedule" in out
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no migration left to run
+        again = load_snapshot(new, Net)
+    with pytest.warns(MigrationWarning):
+        assert again == load_snapshot(old, Net)
+    text = new.read_text()
+    assert "run_name: r" in text and f"- {MOD}.Net version 1 -> 2 (1 node)" in text
+    assert f"versions:\n  {MOD}.Block: 3\n  {MOD}.Net: 2\n" in text
+    assert text.count("&") == 1  # the shared block is still one anchored node
+
+
+def test_migrate_dry_run_writes_nothing_and_in_place_replaces(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old.json"
+    save_snapshot(Net(), old)
+    text = doc(V1_NET)
+    (tmp_path / "old.yaml").write_text(text)
+    code, out, _ = migrate_cli(capsys, str(tmp_path / "old.yaml"))
+    assert code == 0 and "dry run" in out and (tmp_path / "old.yaml").read_text() == text
+    code, out, _ = migrate_cli(capsys, str(tmp_path / "old.yaml"), "--in-place")
+    assert code == 0 and "wrote" in out
+    assert "versions:" in (tmp_path / "old.yaml").read_text()
+    code, out, _ = migrate_cli(capsys, str(old))
+    assert code == 0 and "nothing to migrate" in out
+
+
+def test_a_failing_migration_leaves_the_original_intact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old.yaml"
+    text = doc(f"  _target_: {MOD}.Broken\n  x: 1\n")
+    old.write_text(text)
+    code, _, err = migrate_cli(capsys, str(old), "--in-place")
+    assert code == 2
+    assert "Broken from version 1 to 2 failed" in err and err.count("\n") == 1
+    assert old.read_text() == text
+    assert [p.name for p in tmp_path.iterdir()] == ["old.yaml"]  # no temporary left behind

@@ -35,7 +35,12 @@ _OLD_NAMES: dict[str, type] = {}  # an old ``_target_`` -> the class it names no
 
 
 class MigrationWarning(UserWarning):
-    """Loading ran migrations: the file holds older class versions (resave to update it)."""
+    """Loading ran migrations: the file holds older class versions (resave to update it).
+    ``steps``: one line per class and step, as ``micro-config migrate`` prints them."""
+
+    def __init__(self, message: str, steps: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.steps = list(steps or ())
 
 
 def target_name(cls: type) -> str:
@@ -167,12 +172,12 @@ class Migrated:
 
     def warn(self) -> None:
         if self:
-            warnings.warn(
-                "migrated older class versions: " + "; ".join(self.lines())
-                + " (resave, or run 'micro-config migrate', to update the file)",
-                MigrationWarning,
-                stacklevel=4,
+            lines = self.lines()
+            message = (
+                "migrated older class versions: " + "; ".join(lines)
+                + " (resave, or run 'micro-config migrate', to update the file)"
             )
+            warnings.warn(MigrationWarning(message, lines), stacklevel=4)
 
 
 def _nodes(n: int) -> str:
