@@ -21,8 +21,8 @@ from typing import Any, NoReturn
 from ..errors import ConfigError, did_you_mean, short_repr
 from ..snapshot.files import read_data, read_text, snapshot_file
 from ..tree import is_node
-from . import migrate as migrate_command
 from . import codegen as code_command
+from . import migrate as migrate_command
 from .diff import diff_data
 from .report import change_json, format_change, path_lines, use_color
 
