@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -125,3 +126,73 @@ def test_readme_python_blocks_run_as_written(tmp_path):
     # the blocks wrote into the copy: the repository's own folders were not their target
     written = sorted(p.relative_to(project).as_posix() for p in project.glob("snapshots/*"))
     assert written, "the README's blocks wrote no snapshot into the temporary project"
+
+
+def section(text: str, title: str) -> str:
+    """The text of the README section headed ``## title`` (up to the next ``## ``)."""
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def recorded_sessions(block: str) -> list[tuple[str, list[str]]]:
+    """``$ command`` lines of a recorded terminal block, each with the lines it printed."""
+    sessions: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            sessions.append((line[2:].split("  #")[0].strip(), []))
+        elif sessions:
+            sessions[-1][1].append(line)
+    return sessions
+
+
+def test_recorded_sessions_are_split_by_prompt():
+    block = "$ a x   # note\nout 1\nout 2\n$ echo $?\n1\n"
+    assert recorded_sessions(block) == [("a x", ["out 1", "out 2"]), ("echo $?", ["1"])]
+
+
+@pytest.mark.timeout(300)
+def test_compare_two_runs_prints_what_the_readme_records(tmp_path):
+    """The "Compare two runs" section: the configs its `lm_demo.train` commands run are saved as
+    their snapshots (what a run writes before its first step; training would only add `meta`),
+    then each recorded `micro-config diff` between snapshots and `module:attr` objects runs
+    for real and must print exactly the recorded lines and exit with the recorded `echo $?`.
+    Diffs of checkpoints and `--meta` carry run times, so they are not compared."""
+    from micro_config import cli, save_snapshot
+    from schemas import default_train
+
+    text = section(README.read_text(encoding="utf-8"), "Compare two runs")
+    blocks = [m.group(2) for m in FENCE.finditer(text)]
+    commands = blocks[0].replace("\\\n", " ")
+    runs = 0
+    for line in commands.splitlines():
+        words = shlex.split(line, comments=True)
+        if words[:3] == ["python", "-m", "lm_demo.train"]:
+            config = cli(default_train(), words[3:])
+            save_snapshot(config, tmp_path / config.snapshot_dir / f"{config.run_name}.yaml")
+            runs += 1
+    assert runs >= 2, "the section's shell block runs fewer than two trainings"
+    sessions = recorded_sessions(blocks[1])
+    checked = 0
+    done = None
+    for command, printed in sessions:
+        words = shlex.split(command)
+        if words == ["echo", "$?"] and done is not None:
+            assert printed == [str(done.returncode)], f"exit code of: {done.args}"
+        done = None
+        if words[:2] != ["micro-config", "diff"] or "--meta" in words:
+            continue
+        if any(word.startswith("checkpoints/") for word in words):
+            continue
+        done = subprocess.run(
+            [sys.executable, "-m", "micro_config", *words[1:]],
+            cwd=tmp_path,
+            env={**os.environ, "MICRO_CONFIG_ROOT": str(tmp_path), "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.stderr == "", done.stderr
+        assert done.stdout.splitlines() == printed, f"$ {command}\n{done.stdout}"
+        checked += 1
+    assert checked >= 2, "the section records fewer than two diffs that can be checked"
