@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from lm_demo.checkpoint import save_checkpoint
-from lm_demo.loop import rng_state, setup_torch
+from lm_demo.state import rng_state, setup_torch
 from micro_config import MetaConfig, cli, save_snapshot
 from schemas import TrainLoop, default_train
 

@@ -1,7 +1,6 @@
 """``python -m lm_demo`` is ``python -m lm_demo.train``."""
 
-import sys
-
+from .console import run_command
 from .train import main
 
-sys.exit(main())
+run_command(main)

@@ -9,19 +9,94 @@ warning) any that cannot be read, e.g. after disk corruption or a manual truncat
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from micro_config import ConfigError
 
-from .cli import list_checkpoints, read_checkpoint_config, warn
+from .console import warn
 
 FILES = ("model.pt", "optim.pt", "state.pt", "config.yaml")
+STEP_RE = re.compile(r"^step_(\d+)$")  # a complete checkpoint folder's name
+ReadConfig = Callable[[Path], Any]  # a config file -> the config object it holds
+
+
+class DriftRefused(ConfigError):
+    """A saved config lacks fields of its class: resuming would not be exact."""
+
+
+def list_checkpoints(directory: str | os.PathLike[str]) -> list[Path]:
+    """Complete checkpoint folders in ``directory``, oldest first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := STEP_RE.match(p.name))]
+    return [path for _, path in sorted(found) if path.is_dir()]
+
+
+def is_own(step_dir: Path) -> bool:
+    """Whether ``step_dir`` holds only what the demo writes there (so it may delete it)."""
+    try:
+        return all(child.name in FILES and child.is_file() for child in step_dir.iterdir())
+    except OSError:
+        return False
+
+
+def read_config_strictly(file: Path, read_config: ReadConfig, allow_drift: bool) -> Any:
+    """``read_config(file)``; fields the file lacks (taking their defaults now) are an error
+    naming them unless ``allow_drift``: a resume is exact or refused."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        config = read_config(file)
+    for note in caught:
+        text = str(note.message)
+        if text.startswith("schema drift") and not allow_drift:
+            raise DriftRefused(
+                f"{file}: {text.removeprefix('schema drift: ')}; a resume would not be exact: "
+                "pass --allow-drift (allow_drift=True) to accept"
+            )
+        warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
+    return config
+
+
+def read_checkpoint_config(step_dir: Path, read_config: ReadConfig, allow_drift: bool = True) -> Any:
+    """The config in ``step_dir/config.yaml``; a ConfigError names the checkpoint."""
+    try:
+        return read_config_strictly(step_dir / "config.yaml", read_config, allow_drift)
+    except DriftRefused:
+        raise
+    except ConfigError as exc:
+        raise ConfigError(f"checkpoint {step_dir} has an unreadable config.yaml: {exc}") from None
+
+
+def load_run_config(path: str | Path, read_config: ReadConfig, allow_drift: bool = True) -> Any:
+    """The config saved at ``path``, without importing torch: a snapshot file, a checkpoint
+    folder's ``config.yaml``, or, for a folder of checkpoints, the config of its newest
+    checkpoint whose ``config.yaml`` reads (falling back past others with a warning, as
+    resuming does). ``read_config`` reads one file (the entry points know the class)."""
+    path = Path(path)
+    if path.is_file():
+        return read_config_strictly(path, read_config, allow_drift)
+    if (path / "config.yaml").is_file():
+        return read_checkpoint_config(path, read_config, allow_drift)
+    if not path.is_dir():
+        raise ConfigError(f"no such snapshot or checkpoint folder: {path}")
+    steps = [p for p in list_checkpoints(path) if (p / "config.yaml").is_file()]
+    if not steps:
+        raise ConfigError(f"no checkpoint with a config.yaml in {path}")
+    for step in reversed(steps):
+        try:
+            return read_checkpoint_config(step, read_config, allow_drift)
+        except DriftRefused:
+            raise
+        except ConfigError as exc:
+            warn(f"{exc}; falling back to the previous checkpoint")
+    raise ConfigError(f"no checkpoint in {path} has a readable config.yaml")
 
 
 @dataclass
@@ -39,6 +114,8 @@ def step_name(step: int) -> str:
 
 
 def _save_file(obj: Any, path: Path) -> None:
+    import torch
+
     with open(path, "wb") as file:
         torch.save(obj, file)
         file.flush()
@@ -54,8 +131,10 @@ def save_checkpoint(
     state: dict[str, Any],
     config: Any,
     meta: dict[str, Any] | None = None,
+    after_file: Callable[[], None] | None = None,
 ) -> Path:
-    """Write ``directory/step_NNNNNN`` atomically and return its path."""
+    """Write ``directory/step_NNNNNN`` atomically and return its path (``after_file``: a
+    test hook run once the first file is written, to stop a save half-way)."""
     from micro_config import save_snapshot
 
     directory = Path(directory)
@@ -65,6 +144,8 @@ def save_checkpoint(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     _save_file(model, tmp / "model.pt")
+    if after_file is not None:
+        after_file()
     _save_file(optim, tmp / "optim.pt")
     _save_file(state, tmp / "state.pt")
     save_snapshot(config, tmp / "config.yaml", meta={"step": step, **(meta or {})})
@@ -101,12 +182,19 @@ def prune(directory: str | os.PathLike[str], keep: int) -> None:
 
 
 def remove_checkpoints(paths: list[Path]) -> None:
+    """Delete checkpoint folders the demo wrote; one holding anything else is kept (warning)."""
     for path in paths:
-        shutil.rmtree(path, ignore_errors=True)
+        if is_own(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            warn(f"kept {path}: it holds files the demo did not write")
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+def load_checkpoint(
+    path: str | os.PathLike[str], read_config: ReadConfig, allow_drift: bool = False
+) -> Checkpoint:
     """Read one checkpoint folder; a ConfigError says what is wrong with it."""
+    import torch
 
     path = Path(path)
     missing = [name for name in FILES if not (path / name).is_file()]
@@ -119,11 +207,13 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         }
     except Exception as exc:  # a truncated or corrupt file: torch raises various types
         raise ConfigError(f"checkpoint {path} is corrupt: {_first_line(exc)}") from None
-    config = read_checkpoint_config(path)
+    config = read_checkpoint_config(path, read_config, allow_drift)
     return Checkpoint(path, loaded["model"], loaded["optim"], loaded["state"], config)
 
 
-def load_latest(directory: str | os.PathLike[str]) -> Checkpoint:
+def load_latest(
+    directory: str | os.PathLike[str], read_config: ReadConfig, allow_drift: bool = False
+) -> Checkpoint:
     """The newest readable checkpoint in ``directory``, falling back past unreadable ones."""
     candidates = list_checkpoints(directory)
     if not candidates:
@@ -131,7 +221,9 @@ def load_latest(directory: str | os.PathLike[str]) -> Checkpoint:
     skipped: list[Path] = []
     for path in reversed(candidates):
         try:
-            checkpoint = load_checkpoint(path)
+            checkpoint = load_checkpoint(path, read_config, allow_drift)
+        except DriftRefused:
+            raise
         except ConfigError as exc:
             warn(f"{exc}; falling back to the previous checkpoint")
             skipped.append(path)
@@ -167,9 +259,9 @@ def check_no_newer(checkpoint: Checkpoint, home: Path, discard: bool) -> None:
         )
 
 
-def note_snapshot_owner(snapshot: Path, home: Path, convert: Callable[[str], Any]) -> None:
+def note_snapshot_owner(snapshot: Path, home: Path, root: str) -> None:
     """Warn when the snapshot about to be rewritten described a run in another folder."""
-    from micro_config import read_meta
+    from micro_config import convert_path, read_meta
 
     if not snapshot.is_file():
         return
@@ -177,49 +269,72 @@ def note_snapshot_owner(snapshot: Path, home: Path, convert: Callable[[str], Any
         before = read_meta(snapshot).get("checkpoint_dir")
     except ConfigError:
         return
-    if isinstance(before, str) and Path(convert(before)).resolve() != home.resolve():
+    if isinstance(before, str) and Path(convert_path(before, root)).resolve() != home.resolve():
         warn(
             f"{snapshot} described the run in {before}; it now describes this one "
             f"(that run's checkpoints are untouched)"
         )
 
 
+def check_folder_free(home: Path, snapshot: Path, overwrite: bool) -> list[Path]:
+    """A new run never silently replaces another run's checkpoints: a ConfigError naming the
+    flag that overwrites them and the command that resumes them, unless ``overwrite``.
+    Returns the checkpoints a new run will delete."""
+    old = list_checkpoints(home)
+    if old and not overwrite:
+        from .console import shown
+
+        raise ConfigError(
+            f"{shown(home)} holds another run's checkpoints (newest {old[-1].name}): continue "
+            f"it with `python -m lm_demo.resume {shown(home)}`, start over with --overwrite "
+            "(overwrite=True; deletes them), or set save_checkpoint_dir (and run_name) to a "
+            "new folder",
+            "save_checkpoint_dir",
+        )
+    return old
+
+
 class Checkpointer:
     """Writes a run's checkpoints and keeps its snapshot ``<snapshot_dir>/<run_name>.yaml``
-    current (its ``meta`` says the status, the step and the newest checkpoint)."""
+    current (its ``meta`` says the status, the step and the newest checkpoint). ``config`` is
+    saved as it is (the runtime never looks inside); ``meta`` is added to every file (run
+    name, folder as configured, start time, command, world size). Only a writer (rank 0)
+    touches the disk; the others call the same methods, which do nothing."""
 
-    def __init__(self, directory: Path, config: Any, snapshot: Path, keep: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        config: Any,
+        snapshot: Path,
+        keep: int,
+        meta: dict[str, Any],
+        *,
+        may_prune: bool = True,
+        writer: bool = True,
+    ) -> None:
         self.directory = directory
         self.config = config
         self.snapshot = snapshot
         self.keep = keep
-        self.meta = {"run_name": config.run_name, "checkpoint_dir": config.save_checkpoint_dir}
+        self.meta = meta
+        self.may_prune = may_prune
+        self.writer = writer
         self.last: Path | None = None
 
-    def start_fresh(self) -> None:
-        old = list_checkpoints(self.directory)
+    def start_fresh(self, old: list[Path]) -> None:
+        """Delete the ``old`` checkpoints a new run was allowed to overwrite."""
+        if not self.writer:
+            return
         if old:
-            warn(f"new run: removing {len(old)} old checkpoint(s) from {self.directory}")
+            warn(f"new run (--overwrite): removing {len(old)} old checkpoint(s) from {self.directory}")
             remove_checkpoints(old)
         remove_temporaries(self.directory)
-
-    def load_states(
-        self, checkpoint: Checkpoint, model: Any, optimizer: Any, scheduler: Any
-    ) -> None:
-        """Load the checkpoint's states; deletes nothing (see :meth:`drop_stale`)."""
-        try:
-            model.load_state_dict(checkpoint.model)
-            optimizer.load_state_dict(checkpoint.optim["optimizer"])
-            scheduler.load_state_dict(checkpoint.optim["scheduler"])
-        except (RuntimeError, ValueError, KeyError) as exc:
-            raise ConfigError(
-                f"checkpoint {checkpoint.path} does not fit this run: {_first_line(exc)}"
-            ) from None
-        self.last = checkpoint.path
 
     def drop_stale(self, checkpoint: Checkpoint) -> None:
         """Drop what a resume from ``checkpoint`` makes stale: newer checkpoints (an abandoned
         future, or the unreadable ones fallen back past) and half-written folders."""
+        if not self.writer:
+            return
         step = checkpoint.state["step"]
         newer = [p for p in list_checkpoints(self.directory) if step_of(p) > step]
         if newer:
@@ -227,7 +342,19 @@ class Checkpointer:
             remove_checkpoints(newer)
         remove_temporaries(self.directory)
 
-    def save(self, step: int, model: Any, optimizer: Any, scheduler: Any, loop: dict) -> Path:
+    def save(
+        self,
+        step: int,
+        model: Any,
+        optimizer: Any,
+        scheduler: Any,
+        loop: dict,
+        after_file: Callable[[], None] | None = None,
+    ) -> Path:
+        """Write ``step_NNNNNN`` (rank 0 only), prune, and point the snapshot at it."""
+        self.last = self.directory / step_name(step)
+        if not self.writer:
+            return self.last
         optim = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
         self.last = save_checkpoint(
             self.directory,
@@ -236,19 +363,38 @@ class Checkpointer:
             optim=optim,
             state=loop,
             config=self.config,
-            meta=self.meta,
+            meta=self._meta(),
+            after_file=after_file,
         )
-        prune(self.directory, self.keep)
+        if self.may_prune:
+            prune(self.directory, self.keep)
+        elif self.keep and len(list_checkpoints(self.directory)) > self.keep:
+            warn(
+                f"keeping every checkpoint in {self.directory}: it is outside the project root "
+                "and was named by a file, not on the command line"
+            )
         self.write_snapshot(step, "running")
         return self.last
 
     def write_snapshot(self, step: int, status: str) -> None:
         from micro_config import save_snapshot
 
-        meta = {**self.meta, "status": status, "step": step}
+        if not self.writer:
+            return
+        meta = {**self._meta(), "status": status, "step": step}
         if self.last is not None:
             meta["checkpoint"] = self.last.name
         save_snapshot(self.config, self.snapshot, meta=meta)
+
+    def _meta(self) -> dict[str, Any]:
+        return {**self.meta, "updated": now()}
+
+
+def now() -> str:
+    """UTC time to the second, as ``meta.created`` is written."""
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def step_of(path: Path) -> int:

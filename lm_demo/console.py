@@ -1,10 +1,9 @@
-"""What ``lm_demo.train`` and ``lm_demo.resume`` share: finding a saved config, and turning
-bad input into one line on stderr and exit code 2."""
+"""The demo's console: warnings and errors as one line on stderr, exit codes, options taken
+from the command line, paths shown and found the way a user types them. Knows no config class."""
 
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +11,15 @@ from typing import Any
 
 from micro_config import ConfigError
 
-STEP_RE = re.compile(r"^step_(\d+)$")  # a complete checkpoint folder's name
 _warned: set[str] = set()
+
+
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C inside a run, carrying the advice that fits the moment (resume or restart)."""
+
+    def __init__(self, advice: str) -> None:
+        super().__init__(advice)
+        self.advice = advice
 
 
 def warn(message: str) -> None:
@@ -24,7 +30,7 @@ def warn(message: str) -> None:
 
 
 def fail(err: ConfigError | str) -> int:
-    print(f"error: {err}", file=sys.stderr, flush=True)
+    print("error: " + str(err).replace("\n", " "), file=sys.stderr, flush=True)
     return 2
 
 
@@ -34,10 +40,35 @@ def guarded(body: Callable[[], Any]) -> int:
         body()
     except ConfigError as err:
         return fail(err)
-    except KeyboardInterrupt:
-        print("\ninterrupted: continue with `python -m lm_demo.resume <snapshot>`", file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        advice = getattr(stop, "advice", "interrupted")
+        print(f"\n{advice}", file=sys.stderr, flush=True)
         return 130
     return 0
+
+
+def run_command(main: Callable[[], int]) -> None:
+    """``sys.exit(main())``, ending quietly when stdout is a closed pipe (``--help | head``)."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except SystemExit as exit_:
+        code = exit_.code
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+    except BrokenPipeError:
+        _silence_stdout()
+        code = 0
+    sys.exit(code)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush raises nothing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def take_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
@@ -57,47 +88,30 @@ def take_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
     return value, rest
 
 
-def list_checkpoints(directory: str | os.PathLike[str]) -> list[Path]:
-    """Complete checkpoint folders in ``directory``, oldest first."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := STEP_RE.match(p.name))]
-    return [path for _, path in sorted(found) if path.is_dir()]
+def take_flags(args: list[str], *names: str) -> tuple[set[str], list[str]]:
+    """Remove the flags ``names`` from ``args``: ``(flags given, rest)``."""
+    return {a for a in args if a in names}, [a for a in args if a not in names]
 
 
-def read_checkpoint_config(step_dir: Path) -> Any:
-    """The ``TrainLoop`` in ``step_dir/config.yaml``; a ConfigError names the checkpoint."""
-    from micro_config import load_snapshot
-    from schemas import TrainLoop
+def locate(path: str, root: str | os.PathLike[str]) -> Path:
+    """``path`` as typed when it exists from the current folder, else relative to the project
+    ``root`` when it exists there (so documented commands work from a sub-folder)."""
+    given = Path(path)
+    if given.exists() or given.is_absolute():
+        return given
+    from_root = Path(root) / given
+    return from_root if from_root.exists() else given
 
+
+def shown(path: str | os.PathLike[str]) -> str:
+    """``path`` as a user would type it here: relative to the current folder when inside it."""
+    absolute = Path(os.path.abspath(path))
     try:
-        return load_snapshot(step_dir / "config.yaml", cls=TrainLoop)
-    except ConfigError as exc:
-        raise ConfigError(f"checkpoint {step_dir} has an unreadable config.yaml: {exc}") from None
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
 
 
-def load_run_config(path: str | Path) -> Any:
-    """The ``TrainLoop`` saved at ``path``, without importing torch: a snapshot file, a
-    checkpoint folder's ``config.yaml``, or, for a folder of checkpoints, the config of its
-    newest checkpoint whose ``config.yaml`` reads (falling back past others with a warning,
-    as resuming does)."""
-    from micro_config import load_snapshot
-    from schemas import TrainLoop
-
-    path = Path(path)
-    if path.is_file():
-        return load_snapshot(path, cls=TrainLoop)
-    if (path / "config.yaml").is_file():
-        return read_checkpoint_config(path)
-    if not path.is_dir():
-        raise ConfigError(f"no such snapshot or checkpoint folder: {path}")
-    steps = [p for p in list_checkpoints(path) if (p / "config.yaml").is_file()]
-    if not steps:
-        raise ConfigError(f"no checkpoint with a config.yaml in {path}")
-    for step in reversed(steps):
-        try:
-            return read_checkpoint_config(step)
-        except ConfigError as exc:
-            warn(f"{exc}; falling back to the previous checkpoint")
-    raise ConfigError(f"no checkpoint in {path} has a readable config.yaml")
+def typed_command(module: str, args: list[str]) -> list[str]:
+    """The command as a user types it, for a snapshot's ``meta.argv`` (no machine path)."""
+    return ["python", "-m", module, *args]

@@ -1,21 +1,58 @@
-"""Pieces of the training loop that are not the loop itself: RNG state, evaluation, metrics."""
+"""The training loop, the one entry point from the configs into the runtime: :func:`train`.
+
+``TrainLoop.unroll`` (in ``schemas``) builds what its fields describe and calls :func:`train`
+with plain values and callables; nothing here knows a config class. The config object itself
+is passed along only to be saved (snapshot and every checkpoint) and handed back to the
+callables that judge it.
+
+Every check (data, batch size, model, the folder, resumability, the same config on every
+rank) runs before anything is deleted or written, so a run that fails on bad input leaves the
+previous run's files as they were.
+"""
 
 from __future__ import annotations
 
-import json
+import contextlib
+import hashlib
 import math
 import os
-import random
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from micro_config import ConfigError, convert_path
+
+from .checkpoint import (
+    STEP_RE,
+    Checkpoint,
+    Checkpointer,
+    ReadConfig,
+    check_folder_free,
+    check_no_newer,
+    check_same_folder,
+    load_checkpoint,
+    load_latest,
+    note_snapshot_owner,
+    now,
+    step_name,
+)
+from .console import Stopped, shown, warn
+from .distributed import Dist
+from .metrics import MetricsLog
+from .state import Cursor, reseed_rank, set_rank_rng, setup_torch
+
+# Test hook: "STEP" (SIGKILL the whole job after that optimizer step), "STEP:save" (half-way
+# through writing that step's checkpoint) or "STEP:interrupt" (Ctrl-C after that step).
+KILL_ENV = "LM_DEMO_KILL_AT"
+
 
 @dataclass
 class RunResult:
-    """What ``TrainLoop.unroll`` returns: the trained model and this process's logs."""
+    """What :func:`train` returns: the trained model and this process's logs."""
 
     model: torch.nn.Module
     step: int
@@ -26,83 +63,291 @@ class RunResult:
 
 
 @dataclass
-class Cursor:
-    """Where the loop stands: optimizer steps taken, epoch, position in this epoch's
-    shuffled ``order`` of chunks, and training tokens seen so far (the ``tokens`` log). With
-    the RNG states it is all a resume needs."""
+class _Setup:
+    """What the checks produced: everything the loop needs, nothing deleted yet."""
 
-    step: int
-    epoch: int
-    position: int
-    order: torch.Tensor
-    tokens: int = 0
-
-    @classmethod
-    def start(cls, count: int, shuffle: torch.Generator) -> Cursor:
-        return cls(0, 0, 0, torch.randperm(count, generator=shuffle))
-
-    def next_batch(self, chunks: torch.Tensor, bsize: int, shuffle: torch.Generator) -> Any:
-        """The next ``bsize`` chunks; a new epoch (reshuffled) when too few are left."""
-        if self.position + bsize > len(self.order):
-            self.epoch, self.position = self.epoch + 1, 0
-            self.order = torch.randperm(len(self.order), generator=shuffle)
-        indices = self.order[self.position : self.position + bsize]
-        self.position += bsize
-        return chunks[indices]
-
-    def state_dict(self, shuffle: torch.Generator) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "epoch": self.epoch,
-            "position": self.position,
-            "order": self.order,
-            "tokens": self.tokens,
-            "rng": rng_state(shuffle),
-        }
-
-    @classmethod
-    def from_state(
-        cls, state: dict[str, Any], shuffle: torch.Generator, tokens_per_step: int
-    ) -> Cursor:
-        """The cursor saved in ``state``; every RNG is set back as it was at that moment.
-        A checkpoint from before the token count was saved gets ``step * tokens_per_step``."""
-        set_rng_state(state["rng"], shuffle)
-        tokens = state.get("tokens", state["step"] * tokens_per_step)
-        return cls(state["step"], state["epoch"], state["position"], state["order"], tokens)
+    model: Any
+    optimizer: Any
+    scheduler: Any
+    train_chunks: torch.Tensor
+    eval_chunks: torch.Tensor
+    total: int
+    cursor: Cursor
+    shuffle: torch.Generator
+    resumed: Checkpoint | None
+    old: list[Path]
+    created: str
 
 
-def setup_torch(seed: int, deterministic: bool, num_threads: int | None) -> None:
-    """Seed every generator the run draws from; make CPU kernels bitwise reproducible."""
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
-    torch.use_deterministic_algorithms(deterministic)
-    random.seed(seed)
-    torch.manual_seed(seed)
+def train(
+    *,
+    config: Any,
+    read_config: ReadConfig,
+    check_resumable: Callable[[Any], None],
+    build_data: Callable[[str], torch.Tensor],
+    build_model: Callable[[], torch.nn.Module],
+    build_optimizer: Callable[[torch.nn.Module], tuple[Any, Any]],
+    epochs: int,
+    bsize: int,
+    seed: int,
+    max_steps: int | None,
+    eval_every: int,
+    eval_batches: int | None,
+    save_every: int,
+    keep_checkpoints: int,
+    grad_clip: float | None,
+    save_checkpoint_dir: str,
+    snapshot_path: Path,
+    project_root: str,
+    run_name: str,
+    deterministic: bool,
+    num_threads: int | None,
+    progress: bool,
+    resume_from: str | os.PathLike[str] | None = None,
+    discard_newer: bool = False,
+    overwrite: bool = False,
+    allow_drift: bool = False,
+    allow_world_size_change: bool = False,
+    dir_from_file: bool = False,
+    argv: list[str] | None = None,
+) -> RunResult:
+    """Train from scratch, or continue from a checkpoint (``resume_from``: a ``step_NNNNNN``
+    folder, or a folder of them whose newest complete one is used).
 
+    ``build_data("train"/"eval")`` returns the chunks (an int tensor, one row per sample),
+    ``build_model()`` the placed module (called after seeding), ``build_optimizer(model)`` the
+    optimizer and LR scheduler; ``read_config(file)`` reads a checkpoint's config back and
+    ``check_resumable(old_config)`` refuses one the run cannot continue.
 
-def rng_state(shuffle: torch.Generator) -> dict[str, Any]:
-    """Every RNG state the loop depends on: python ``random``, torch's global CPU generator
-    (dropout, initialisation) and the loop's own shuffling generator."""
-    return {
-        "python": random.getstate(),
-        "torch": torch.get_rng_state(),
-        "shuffle": shuffle.get_state(),
+    A new run refuses a folder holding checkpoints unless ``overwrite``. A resumed run writes
+    where it reads (the checkpoint must be in ``save_checkpoint_dir``); resuming from a
+    checkpoint older than a readable one of that folder is refused unless ``discard_newer``;
+    a checkpoint config lacking fields unless ``allow_drift``; another world size unless
+    ``allow_world_size_change``. ``dir_from_file``: the folder was named by a file, not typed,
+    so it is not pruned when it lies outside the project root. ``argv``: the command as typed,
+    for the snapshot's ``meta.argv``.
+    """
+    dist = Dist.current()
+    home = Path(convert_path(save_checkpoint_dir, project_root))
+    root = Path(project_root).resolve()
+    inside = home.resolve() == root or root in home.resolve().parents
+
+    def checks() -> _Setup:
+        resumed, old = None, []
+        if resume_from is not None:
+            where = Path(resume_from)
+            is_step = STEP_RE.match(where.name) is not None
+            check_same_folder(where.parent if is_step else where, home)
+            if is_step:
+                resumed = load_checkpoint(where, read_config, allow_drift)
+            else:
+                resumed = load_latest(where, read_config, allow_drift)
+            check_resumable(resumed.config)
+            check_no_newer(resumed, home, discard_newer)
+            check_world_size(resumed, dist.world_size, allow_world_size_change)
+        else:
+            old = check_folder_free(home, snapshot_path, overwrite)
+        check_writable(home, "save_checkpoint_dir")
+        check_writable(snapshot_path, "snapshot_dir", file=True)
+        if bsize % dist.world_size:
+            raise ConfigError(
+                f"{bsize} does not split evenly over {dist.world_size} processes (bsize is the "
+                "global batch: each process takes bsize / world_size of it)",
+                "bsize",
+            )
+        check_same_config(config, dist)
+        setup_torch(seed, deterministic, num_threads)
+        train_chunks = build_data("train")
+        eval_chunks = build_data("eval")
+        total = total_steps(len(train_chunks), bsize, epochs, max_steps)
+        model = build_model()
+        reseed_rank(seed, dist.rank)  # dropout differs per rank; rank 0 draws as one process
+        optimizer, scheduler = build_optimizer(model)
+        shuffle = torch.Generator().manual_seed(seed)  # the loop's own: data order only
+        created = now()
+        if resumed is None:
+            cursor = Cursor.start(len(train_chunks), shuffle)
+        else:
+            cursor = resume_states(
+                resumed, model, optimizer, scheduler, shuffle, train_chunks, bsize, dist
+            )
+            created = resumed_created(resumed, created)
+        return _Setup(
+            model, optimizer, scheduler, train_chunks, eval_chunks, total, cursor, shuffle,
+            resumed, old, created,
+        )  # fmt: skip
+
+    setup = dist.agree(checks)
+    meta: dict[str, Any] = {
+        "created": setup.created,
+        "run_name": run_name,
+        "checkpoint_dir": save_checkpoint_dir,
+        "world_size": dist.world_size,
     }
+    if argv is not None:
+        meta["argv"] = argv
+    saver = Checkpointer(
+        home,
+        config,
+        snapshot_path,
+        keep_checkpoints,
+        meta,
+        may_prune=inside or not dir_from_file,
+        writer=dist.writer,
+    )
+    cursor, model, total = setup.cursor, setup.model, setup.total
+    if setup.resumed is None:
+        saver.start_fresh(setup.old)
+    else:
+        saver.last = setup.resumed.path
+        saver.drop_stale(setup.resumed)
+        say(dist, f"resuming from {setup.resumed.path} (step {cursor.step}, epoch {cursor.epoch})")
+    if cursor.step >= total:
+        say(dist, f"already at step {cursor.step} of {total}: {what_caps(epochs, max_steps, total)}")
+    if dist.writer:
+        note_snapshot_owner(snapshot_path, home, project_root)
+    saver.write_snapshot(cursor.step, "running")
+    dist.barrier()  # nothing is deleted or written past this point by another rank's checks
+    result = RunResult(model, cursor.step, cursor.epoch, checkpoint=saver.last)
+    keep_until = None if setup.resumed is None else cursor.step
+    try:
+        run_steps(
+            setup, saver, result, dist, keep_until,
+            bsize=bsize, eval_every=eval_every, eval_batches=eval_batches,
+            save_every=save_every, grad_clip=grad_clip, progress=progress,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        raise Stopped(interrupted_advice(saver, snapshot_path)) from None
+    if saver.last is None or saver.last.name != step_name(cursor.step):
+        save(saver, setup, dist)
+    saver.write_snapshot(cursor.step, "finished")
+    result.step, result.epoch, result.checkpoint = cursor.step, cursor.epoch, saver.last
+    say(dist, finished_summary(snapshot_path, home, cursor.step))
+    return result
 
 
-def set_rng_state(state: dict[str, Any], shuffle: torch.Generator) -> None:
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    torch.set_rng_state(state["torch"])
-    shuffle.set_state(state["shuffle"])
+def run_steps(
+    setup: _Setup,
+    saver: Checkpointer,
+    result: RunResult,
+    dist: Dist,
+    keep_until: int | None,
+    *,
+    bsize: int,
+    eval_every: int,
+    eval_batches: int | None,
+    save_every: int,
+    grad_clip: float | None,
+    progress: bool,
+) -> None:
+    from tqdm import tqdm
+
+    cursor, model, optimizer, scheduler = setup.cursor, setup.model, setup.optimizer, setup.scheduler
+    total = setup.total
+    device = next(model.parameters()).device
+    trained = dist.wrap(LossOf(model))  # DDP averages the gradients over ranks
+    kill_at = kill_point()
+    share = bsize // dist.world_size
+    bar = tqdm(
+        total=total,
+        initial=cursor.step,
+        disable=not progress or not dist.writer,
+        unit="step",
+        dynamic_ncols=True,
+    )
+    metrics_path = saver.directory / "metrics.jsonl"
+    with MetricsLog(metrics_path, keep_until, enabled=dist.writer) as metrics, bar:
+        model.train()
+        while cursor.step < total:
+            batch = cursor.next_batch(setup.train_chunks, bsize, setup.shuffle)
+            mine = batch[dist.rank * share : (dist.rank + 1) * share].to(device)
+            loss, logs = trained(mine)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            lr = scheduler.get_last_lr()[0]  # the rate this step used
+            optimizer.step()
+            scheduler.step()
+            if dist.world_size > 1:  # the logged loss is the whole global batch's
+                weighted, tokens = dist.sum([logs["loss"] * logs["tokens"], logs["tokens"]])
+                logs = {
+                    "loss": weighted / tokens,
+                    "bits_per_byte": weighted / tokens / math.log(2),
+                    "tokens": int(tokens),
+                }
+            cursor.step += 1
+            cursor.tokens += logs["tokens"]
+            step = cursor.step
+            if kill_at == (step, "step"):
+                kill_job(dist)
+            if kill_at == (step, "interrupt"):
+                raise KeyboardInterrupt  # as Ctrl-C would, at a known step
+            record = {
+                "step": step,
+                "epoch": cursor.epoch,
+                **logs,
+                "tokens": cursor.tokens,  # the log is tokens seen, not this batch's
+                "lr": lr,
+            }
+            metrics.write(record)
+            result.train_log.append(record)
+            bar.update(1)
+            if step % 10 == 0:
+                bar.set_postfix(epoch=cursor.epoch, loss=f"{logs['loss']:.3f}", refresh=False)
+            if step % eval_every == 0 or step == total:
+                scores = evaluate(model, setup.eval_chunks, bsize, eval_batches, device, dist)
+                metrics.write({"step": step, **scores})
+                result.eval_log.append({"step": step, **scores})
+                if dist.writer:
+                    bar.write(
+                        f"step {step}: train loss {logs['loss']:.4f}, eval loss "
+                        f"{scores['eval_loss']:.4f} ({scores['eval_bits_per_byte']:.3f} bits/byte)"
+                    )
+            if step % save_every == 0 or step == total:
+                metrics.flush()  # the log is complete up to every checkpoint
+                save(saver, setup, dist, kill=kill_at == (step, "save"))
+
+
+class LossOf(torch.nn.Module):
+    """``model.get_loss`` as a module's forward, so DistributedDataParallel sees the whole
+    forward pass (and syncs the gradients) when it wraps this."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        return self.model.get_loss(tokens)
+
+
+def save(saver: Checkpointer, setup: _Setup, dist: Dist, kill: bool = False) -> None:
+    """A checkpoint of the whole job: every rank's RNG states gathered, rank 0 writes the
+    folder atomically while the others wait at a barrier."""
+    state = setup.cursor.state_dict(setup.shuffle)
+    rng_by_rank = dist.gather(state["rng"])  # collective: every rank takes part
+    state["world_size"] = dist.world_size
+    state["rng_by_rank"] = rng_by_rank
+    after_file = (lambda: kill_job(dist)) if kill else None
+    saver.save(
+        setup.cursor.step, setup.model, setup.optimizer, setup.scheduler, state, after_file
+    )
+    dist.barrier()
 
 
 @torch.no_grad()
 def evaluate(
-    model: Any, chunks: torch.Tensor, bsize: int, max_batches: int | None, device: torch.device
+    model: Any,
+    chunks: torch.Tensor,
+    bsize: int,
+    max_batches: int | None,
+    device: torch.device,
+    dist: Dist | None = None,
 ) -> dict[str, float]:
     """Token-weighted mean loss over the first ``max_batches`` batches (all when None), in
-    order and without dropout, so evaluating never touches a random generator."""
+    order and without dropout, so evaluating never touches a random generator. With more
+    than one process each rank scores its share of every batch and the sums are added."""
+    dist = dist if dist is not None else Dist()
     was_training = model.training
     model.eval()
     total_loss = 0.0
@@ -110,60 +355,174 @@ def evaluate(
     for index, start in enumerate(range(0, chunks.shape[0], bsize)):
         if max_batches is not None and index >= max_batches:
             break
-        _, logs = model.get_loss(chunks[start : start + bsize].to(device))
-        total_loss += logs["loss"] * logs["tokens"]
-        total_tokens += logs["tokens"]
+        batch = chunks[start : start + bsize]
+        mine = batch.tensor_split(dist.world_size)[dist.rank]
+        if len(mine):
+            _, logs = model.get_loss(mine.to(device))
+            total_loss += logs["loss"] * logs["tokens"]
+            total_tokens += logs["tokens"]
     model.train(was_training)
+    total_loss, total_tokens = dist.sum([total_loss, total_tokens])
     loss = total_loss / max(total_tokens, 1)
     return {"eval_loss": loss, "eval_bits_per_byte": loss / math.log(2)}
 
 
-class MetricsLog:
-    """``metrics.jsonl``: one JSON object per line, per train step and per eval.
+def total_steps(chunks: int, bsize: int, epochs: int, max_steps: int | None) -> int:
+    """Steps in the whole run: ``epochs`` full epochs, or fewer with ``max_steps``."""
+    per_epoch = chunks // bsize
+    if per_epoch == 0:
+        raise ConfigError(f"{bsize} is more than the {chunks} training chunks", "bsize")
+    total = epochs * per_epoch
+    return total if max_steps is None else min(total, max_steps)
 
-    On resume the lines after the checkpoint's step (written before a crash) are dropped, so
-    the file always reads as one uninterrupted run.
-    """
 
-    def __init__(self, path: Path, keep_until: int | None) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        kept = (
-            []
-            if keep_until is None
-            else [line for line in read_metrics(path) if line.get("step", 0) <= keep_until]
+def check_writable(path: Path, field: str, *, file: bool = False) -> None:
+    """A ConfigError (before anything is deleted) when ``path`` cannot be written: a part of
+    it is an existing file, a name is longer than the file system allows, or the snapshot's
+    own name is a folder."""
+    limit = 255
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        limit = os.pathconf(existing if existing.is_dir() else existing.parent, "PC_NAME_MAX")
+    for part in path.parts:
+        if len(os.fsencode(part)) > limit:
+            where = "run_name" if file and part == path.name else field
+            raise ConfigError(
+                f"{part[:40]}... is longer than {limit} bytes, the file system's limit for a name",
+                where,
+            )
+    if file and path.is_dir():
+        raise ConfigError(f"{path} is a folder, so the snapshot cannot be written there", field)
+    folder = path.parent if file else path
+    for ancestor in (folder, *folder.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise ConfigError(f"{ancestor} is a file, so {path} cannot be written", field)
+            break
+
+
+def what_caps(epochs: int, max_steps: int | None, total: int) -> str:
+    """The hint of a run already at its end: the setting that actually caps it."""
+    if max_steps is not None and max_steps == total:
+        return f"max_steps={max_steps} ends it; raise max_steps (or epochs) to train further"
+    return f"epochs={epochs} ends it; raise epochs to train further"
+
+
+def check_world_size(checkpoint: Checkpoint, world_size: int, allow: bool) -> None:
+    """Refuse to resume on another number of processes unless ``allow`` (then warn)."""
+    before = checkpoint.state.get("world_size", 1)
+    if before == world_size:
+        return
+    if not allow:
+        raise ConfigError(
+            f"checkpoint {checkpoint.path} was written by {before} process(es), this run has "
+            f"{world_size}: the result would not be bit-identical; pass "
+            "--allow-world-size-change to resume anyway"
         )
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as file:
-            file.writelines(json.dumps(record) + "\n" for record in kept)
-        os.replace(tmp, path)
-        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
-
-    def write(self, record: dict[str, Any]) -> None:
-        self.file.write(json.dumps(record) + "\n")
-
-    def flush(self) -> None:
-        self.file.flush()
-
-    def close(self) -> None:
-        self.file.close()
-
-    def __enter__(self) -> MetricsLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    warn(
+        f"resuming a {before}-process checkpoint on {world_size} processes: equivalent, not "
+        "bit-identical (the order of the gradient sums changes)"
+    )
 
 
-def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The records of a metrics file; a line cut short by a crash is skipped."""
-    if not os.path.exists(path):
-        return []
-    records = []
-    with open(path, encoding="utf-8") as file:
-        for line in file:
+def check_same_config(config: Any, dist: Dist) -> None:
+    """Every rank runs the config rank 0 runs (hash of the resolved snapshot text)."""
+    if dist.world_size == 1:
+        return
+    from micro_config import to_yaml
+
+    digest = hashlib.sha256(to_yaml(config).encode("utf-8")).hexdigest()
+    digests = dist.gather(digest)
+    odd = [rank for rank, other in enumerate(digests) if other != digests[0]]
+    if odd:
+        raise ConfigError(
+            f"rank(s) {', '.join(map(str, odd))} run another config than rank 0 (hash of the "
+            "resolved snapshot differs): give every process the same command, files and code"
+        )
+
+
+def resume_states(
+    resumed: Checkpoint,
+    model: Any,
+    optimizer: Any,
+    scheduler: Any,
+    shuffle: torch.Generator,
+    train_chunks: torch.Tensor,
+    bsize: int,
+    dist: Dist,
+) -> Cursor:
+    """Load the checkpoint's states into the built objects; the cursor where it stopped."""
+    try:
+        model.load_state_dict(resumed.model)
+        optimizer.load_state_dict(resumed.optim["optimizer"])
+        scheduler.load_state_dict(resumed.optim["scheduler"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"checkpoint {resumed.path} does not fit this run: {first}") from None
+    per_step = bsize * (train_chunks.shape[1] - 1)  # tokens predicted per step
+    cursor = Cursor.from_state(resumed.state, shuffle, per_step)  # RNGs as saved
+    set_rank_rng(resumed.state, dist.rank)
+    if len(cursor.order) != len(train_chunks):
+        raise ConfigError(
+            f"the data has {len(train_chunks)} chunks but the checkpoint was trained on "
+            f"{len(cursor.order)}; resume with the same data",
+            "train_dataset",
+        )
+    return cursor
+
+
+def resumed_created(resumed: Checkpoint, fallback: str) -> str:
+    """The start time of the run a checkpoint belongs to (``meta.created`` of its config)."""
+    from micro_config import read_meta
+
+    try:
+        created = read_meta(resumed.path / "config.yaml").get("created")
+    except ConfigError:
+        return fallback
+    return created if isinstance(created, str) else fallback
+
+
+def say(dist: Dist, message: str) -> None:
+    if dist.writer:
+        print(message, flush=True)
+
+
+def interrupted_advice(saver: Checkpointer, snapshot: Path) -> str:
+    if saver.last is not None and saver.last.is_dir():
+        return (
+            f"interrupted; {saver.last.name} is the newest checkpoint: continue with "
+            f"`python -m lm_demo.resume {shown(snapshot)}`"
+        )
+    return (
+        "interrupted before the first checkpoint, so there is nothing to resume: start again "
+        f"with `python -m lm_demo.train --from {shown(snapshot)}`"
+    )
+
+
+def finished_summary(snapshot: Path, home: Path, step: int) -> str:
+    return (
+        f"finished at step {step}. snapshot: {shown(snapshot)}; checkpoints: {shown(home)} "
+        f"(newest {step_name(step)}). Train further with "
+        f"`python -m lm_demo.resume {shown(snapshot)} epochs=N` (or max_steps=N)"
+    )
+
+
+def kill_point() -> tuple[int, str] | None:
+    """The test hook ``LM_DEMO_KILL_AT=STEP[:save|:interrupt]`` (see ``KILL_ENV``)."""
+    text = os.environ.get(KILL_ENV)
+    if not text:
+        return None
+    step, _, phase = text.partition(":")
+    return int(step), phase or "step"
+
+
+def kill_job(dist: Dist) -> None:
+    """SIGKILL every process of the job (and torchrun, our parent, when there are several):
+    what a cluster scheduler or the OOM killer does. Test hook only."""
+    if dist.world_size > 1:
+        for pid in [os.getppid(), *(p for p in dist.pids if p != os.getpid())]:
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return records
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    os.kill(os.getpid(), signal.SIGKILL)

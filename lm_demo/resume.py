@@ -1,14 +1,16 @@
-"""Continue a run exactly: ``python -m lm_demo.resume PATH [key=value ...]``.
+"""Continue a run exactly: ``python -m lm_demo.resume PATH [key=value ...] [flags]``.
 
 PATH is a snapshot (``snapshots/run.yaml``: the newest complete checkpoint of its
 ``save_checkpoint_dir`` is loaded), a checkpoint folder (``.../step_000200``: that one), or a
-folder of checkpoints (its newest complete one). Overrides such as ``max_steps=...`` or
-``epochs=...`` extend the run; one that changes the model's shape is refused.
+folder of checkpoints (its newest complete one); a PATH not found from the current folder is
+looked for from the project root. Overrides such as ``max_steps=...`` or ``epochs=...`` extend
+the run; one that changes the model's shape is refused.
 
 The run continues in the folder it reads from: resuming a copy of a run's folder writes to
 the copy (its ``save_checkpoint_dir`` is set to it), never to the original. Resuming from a
 checkpoint older than the newest one of its folder needs ``--discard-newer``, since the newer
-ones are then deleted.
+ones are then deleted. A saved config lacking fields of today's classes needs
+``--allow-drift``; a checkpoint of another number of processes ``--allow-world-size-change``.
 """
 
 from __future__ import annotations
@@ -17,18 +19,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from micro_config import ConfigError, MetaConfig
+from micro_config import ConfigError, MetaConfig, convert_path
 
-from .cli import STEP_RE, fail, guarded, load_run_config
+from .checkpoint import STEP_RE, load_run_config
+from .console import fail, locate, run_command, take_flags, typed_command
+from .distributed import launch
+from .train import read_config
 
 DISCARD = "--discard-newer"
+DRIFT = "--allow-drift"
+WORLD = "--allow-world-size-change"
 
-USAGE = """usage: python -m lm_demo.resume PATH [key=value ...] [--discard-newer]
+USAGE = """usage: python -m lm_demo.resume PATH [key=value ...] [--discard-newer] [--allow-drift]
+                                [--allow-world-size-change]
 
 PATH: a snapshot (snapshots/run.yaml), a checkpoint folder (checkpoints/run/step_000200) or a
 folder of checkpoints (checkpoints/run). The run continues in the folder of the checkpoint.
 Resuming from a checkpoint older than the newest deletes the newer ones: --discard-newer says
-you mean it. `python -m lm_demo.resume PATH --help` lists the keys.
+you mean it. A saved config that lacks fields (filled with today's defaults) is refused unless
+--allow-drift; another number of processes than the checkpoint's unless
+--allow-world-size-change. `python -m lm_demo.resume PATH --help` lists the keys.
 """
 
 
@@ -40,28 +50,36 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(USAGE, file=sys.stdout if args else sys.stderr)
         return 0 if args else 2
-    path, rest = Path(args[0]), args[1:]
-    discard_newer = DISCARD in rest
-    overrides = [arg for arg in rest if arg != DISCARD]
+    path = locate(args[0], convert_path("."))
+    flags, overrides = take_flags(args[1:], DISCARD, DRIFT, WORLD)
     try:
-        saved = load_run_config(path)
+        saved = load_run_config(path, read_config, allow_drift=DRIFT in flags)
     except ConfigError as err:
         return fail(err)
     config = cli(saved, overrides, usage=USAGE)
-    metaconfig = MetaConfig(verbose=False)
+    root = MetaConfig(verbose=False)
+    from_file = not path.is_dir()
     if path.is_dir():
         resume_from = path
         if config.save_checkpoint_dir == saved.save_checkpoint_dir:  # not overridden
             folder = path.parent if STEP_RE.match(path.name) else path
-            config = continue_in(config, folder, metaconfig)
+            config = continue_in(config, folder, root)
     else:  # a snapshot: the checkpoints of the run it describes
-        resume_from = Path(metaconfig.convert_path(saved.save_checkpoint_dir))
+        resume_from = Path(root.convert_path(saved.save_checkpoint_dir))
 
-    def body() -> None:
+    def body(metaconfig: MetaConfig) -> None:
         check_resumable(saved, config)
-        config.run(metaconfig, resume_from=str(resume_from), discard_newer=discard_newer)
+        config.run(
+            metaconfig,
+            resume_from=str(resume_from),
+            discard_newer=DISCARD in flags,
+            allow_drift=DRIFT in flags,
+            allow_world_size_change=WORLD in flags,
+            argv=typed_command("lm_demo.resume", args),
+            dir_from_file=from_file,
+        )
 
-    return guarded(body)
+    return launch(config.check, body, config.deterministic)
 
 
 def continue_in(config: Any, folder: Path, metaconfig: MetaConfig) -> Any:
@@ -82,4 +100,4 @@ def continue_in(config: Any, folder: Path, metaconfig: MetaConfig) -> Any:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

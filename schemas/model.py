@@ -52,7 +52,7 @@ class LMModelConfig(ModelConfigScript):
     def unroll(self, metaconfig: MetaConfig) -> Any:
         dataset = self.dataset.unroll(metaconfig)
         hparams = self.transformer_config.unroll(metaconfig)
-        from lm_demo.model import LMModel
+        from lm_demo.transformer import LMModel
 
         module = LMModel(vocab_size=dataset.tokenizer.vocab_size, **hparams)
         return self.place_and_load(module, metaconfig)

@@ -1,6 +1,7 @@
 """The training script as a config: ``TrainLoop.unroll`` trains the model it describes.
 
-Torch-free at import: everything heavy is imported inside :meth:`TrainLoop.run`.
+Config and validation only: the loop, checkpoints and resume policy live in ``lm_demo``
+(entered through ``lm_demo.loop.train``). Torch-free at import.
 """
 
 from __future__ import annotations
@@ -84,141 +85,52 @@ class TrainLoop(ConfigScript):
     def unroll(self, metaconfig: MetaConfig) -> Any:
         return self.run(metaconfig)
 
-    def total_steps(self, chunks: int) -> int:
-        """Steps in the whole run: ``epochs`` full epochs, or fewer with ``max_steps``."""
-        per_epoch = chunks // self.bsize
-        if per_epoch == 0:
-            raise ConfigError(f"{self.bsize} is more than the {chunks} training chunks", "bsize")
-        total = self.epochs * per_epoch
-        return total if self.max_steps is None else min(total, self.max_steps)
-
     def run(
         self,
         metaconfig: MetaConfig | None = None,
         resume_from: str | None = None,
-        *,
-        discard_newer: bool = False,
+        **options: Any,
     ) -> Any:
         """Train from scratch, or continue from a checkpoint: ``resume_from`` is a
         ``step_NNNNNN`` folder or a folder holding them (its newest complete one is used).
 
-        A resumed run writes where it reads: the checkpoint must be in
-        ``save_checkpoint_dir``. Resuming from a checkpoint older than a readable one in that
-        folder would delete the newer ones, so it is refused unless ``discard_newer``.
-        Returns an ``lm_demo.loop.RunResult`` (the model and this process's logs)."""
+        Builds the datasets, the model and the optimizer this config describes and hands them
+        to :func:`lm_demo.loop.train`, whose keyword ``options`` (``overwrite``,
+        ``discard_newer``, ``allow_drift``, ``allow_world_size_change``, ``argv``,
+        ``dir_from_file``) say what a run may replace. Returns an ``lm_demo.loop.RunResult``
+        (the model and this process's logs)."""
         metaconfig = metaconfig if metaconfig is not None else MetaConfig()
         self.check(metaconfig)  # missing files fail before the heavy imports
-        import torch
-        from tqdm import tqdm
+        from lm_demo.loop import train
+        from micro_config import load_snapshot
 
-        from lm_demo.checkpoint import (
-            Checkpointer,
-            check_no_newer,
-            check_same_folder,
-            load_checkpoint,
-            load_latest,
-            note_snapshot_owner,
+        names = {"train": "train_dataset", "eval": "eval_dataset"}
+        return train(
+            config=self,
+            read_config=lambda file: load_snapshot(file, cls=type(self)),
+            check_resumable=lambda old: check_resumable(old, self),
+            build_data=lambda which: self._unroll_data(names[which], metaconfig).chunks,
+            build_model=lambda: self._unroll_model(metaconfig),
+            build_optimizer=self.optim.unroll(metaconfig),
+            epochs=self.epochs,
+            bsize=self.bsize,
+            seed=self.seed,
+            max_steps=self.max_steps,
+            eval_every=self.eval_every,
+            eval_batches=self.eval_batches,
+            save_every=self.save_every,
+            keep_checkpoints=self.keep_checkpoints,
+            grad_clip=self.optim.grad_clip,
+            save_checkpoint_dir=self.save_checkpoint_dir,
+            snapshot_path=self.snapshot_path(metaconfig),
+            project_root=metaconfig.convert_path("."),
+            run_name=self.run_name,
+            deterministic=self.deterministic,
+            num_threads=self.num_threads,
+            progress=self.progress,
+            resume_from=resume_from,
+            **options,
         )
-        from lm_demo.cli import STEP_RE
-        from lm_demo.loop import Cursor, MetricsLog, RunResult, evaluate, setup_torch
-
-        # Every check (data, bsize, model, resumability) runs before anything is deleted or
-        # written: a run that fails on bad input leaves the previous run's files as they were.
-        home = Path(metaconfig.convert_path(self.save_checkpoint_dir))
-        resumed = None
-        if resume_from is not None:
-            where = Path(resume_from)
-            is_step = STEP_RE.match(where.name) is not None
-            check_same_folder(where.parent if is_step else where, home)
-            resumed = load_checkpoint(where) if is_step else load_latest(where)
-            check_resumable(resumed.config, self)
-            check_no_newer(resumed, home, discard_newer)
-        setup_torch(self.seed, self.deterministic, self.num_threads)
-        train_chunks = self._unroll_data("train_dataset", metaconfig).chunks
-        eval_chunks = self._unroll_data("eval_dataset", metaconfig).chunks
-        total = self.total_steps(len(train_chunks))
-        model = self._unroll_model(metaconfig)
-        device = next(model.parameters()).device
-        optimizer, scheduler = self.optim.unroll(metaconfig)(model)
-        shuffle = torch.Generator().manual_seed(self.seed)  # the loop's own: data order only
-        saver = Checkpointer(
-            home,
-            self,
-            self.snapshot_path(metaconfig),
-            self.keep_checkpoints,
-        )
-        if resumed is None:
-            cursor = Cursor.start(len(train_chunks), shuffle)
-            saver.start_fresh()
-        else:
-            saver.load_states(resumed, model, optimizer, scheduler)
-            per_step = self.bsize * (train_chunks.shape[1] - 1)  # tokens predicted per step
-            cursor = Cursor.from_state(resumed.state, shuffle, per_step)  # RNGs as saved
-            if len(cursor.order) != len(train_chunks):
-                raise ConfigError(
-                    f"the data has {len(train_chunks)} chunks but the checkpoint was trained "
-                    f"on {len(cursor.order)}; resume with the same data",
-                    "train_dataset",
-                )
-            saver.drop_stale(resumed)
-            print(f"resuming from {resumed.path} (step {cursor.step}, epoch {cursor.epoch})")
-        if cursor.step >= total:
-            print(f"already at step {cursor.step} of {total}: raise max_steps or epochs")
-        note_snapshot_owner(saver.snapshot, home, metaconfig.convert_path)
-        saver.write_snapshot(cursor.step, "running")
-        result = RunResult(model, cursor.step, cursor.epoch, checkpoint=saver.last)
-        keep_until = None if resumed is None else cursor.step
-        bar = tqdm(
-            total=total,
-            initial=cursor.step,
-            disable=not self.progress,
-            unit="step",
-            dynamic_ncols=True,
-        )
-        with MetricsLog(saver.directory / "metrics.jsonl", keep_until) as metrics, bar:
-            model.train()
-            while cursor.step < total:
-                batch = cursor.next_batch(train_chunks, self.bsize, shuffle).to(device)
-                loss, logs = model.get_loss(batch)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.optim.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), self.optim.grad_clip)
-                lr = scheduler.get_last_lr()[0]  # the rate this step used
-                optimizer.step()
-                scheduler.step()
-                cursor.step += 1
-                cursor.tokens += logs["tokens"]
-                step = cursor.step
-                record = {
-                    "step": step,
-                    "epoch": cursor.epoch,
-                    **logs,
-                    "tokens": cursor.tokens,  # the log is tokens seen, not this batch's
-                    "lr": lr,
-                }
-                metrics.write(record)
-                result.train_log.append(record)
-                bar.update(1)
-                if step % 10 == 0:
-                    bar.set_postfix(epoch=cursor.epoch, loss=f"{logs['loss']:.3f}", refresh=False)
-                if step % self.eval_every == 0 or step == total:
-                    scores = evaluate(model, eval_chunks, self.bsize, self.eval_batches, device)
-                    metrics.write({"step": step, **scores})
-                    result.eval_log.append({"step": step, **scores})
-                    bar.write(
-                        f"step {step}: train loss {logs['loss']:.4f}, eval loss "
-                        f"{scores['eval_loss']:.4f} "
-                        f"({scores['eval_bits_per_byte']:.3f} bits/byte)"
-                    )
-                if step % self.save_every == 0 or step == total:
-                    metrics.flush()  # the log is complete up to every checkpoint
-                    saver.save(step, model, optimizer, scheduler, cursor.state_dict(shuffle))
-        if saver.last is None or saver.last.name != f"step_{cursor.step:06d}":
-            saver.save(cursor.step, model, optimizer, scheduler, cursor.state_dict(shuffle))
-        saver.write_snapshot(cursor.step, "finished")
-        result.step, result.epoch, result.checkpoint = cursor.step, cursor.epoch, saver.last
-        return result
 
     def _unroll_model(self, metaconfig: MetaConfig) -> Any:
         try:

@@ -1,82 +1,39 @@
-"""The LM demo: data, model, checkpoints, and exact resume (tiny models, few steps)."""
+"""The LM demo: data, model, checkpoints, exact resume, and its command line (tiny models)."""
 
 from __future__ import annotations
 
 import math
-import os
-import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from demo_runs import (
+    ROOT,
+    TRAIN_RAW,
+    VALID_RAW,
+    LmRuns,
+    call,
+    losses,
+    metaconfig,
+    names,
+    run_module,
+    same_params,
+    tiny,
+    tiny_args,
+    train,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lm_demo.checkpoint import list_checkpoints, load_latest
 from lm_demo.data import ByteTokenizer, WikitextDataset
-from lm_demo.loop import read_metrics
-from lm_demo.model import LMModel
-from micro_config import ConfigError, MetaConfig, cli, load_snapshot, read_meta
-from schemas import TrainLoop, default_train
-
-ROOT = Path(__file__).resolve().parents[1]
-TRAIN_RAW = ROOT / "lm_demo/data/wikitext-tiny/wiki.train.raw"
-
-TINY = [
-    "model.transformer_config.hidden_dim=32",
-    "model.transformer_config.heads=2",
-    "model.transformer_config.attn_dim=16",
-    "model.transformer_config.intermediate_dim=64",
-    "model.transformer_config.num_blocks=1",
-    "model.transformer_config.max_len=32",
-    "train_dataset.max_len=32",
-    "eval_dataset.max_len=32",
-    "bsize=16",
-    "eval_batches=2",
-    "eval_every=5",
-    "save_every=3",
-    "keep_checkpoints=0",
-    "optim.warmup_steps=4",
-    "progress=false",
-]
-
-
-def tiny_args(tmp_path: Path, *extra: str, name: str = "run") -> list[str]:
-    """TINY plus per-run folders, then ``extra``; a later key replaces an earlier one."""
-    args = [
-        *TINY,
-        f"save_checkpoint_dir={tmp_path / name / 'ck'}",
-        f"snapshot_dir={tmp_path / name / 'snap'}",
-        *extra,
-    ]
-    return list({arg.split("=", 1)[0]: arg for arg in args}.values())
-
-
-def tiny(tmp_path: Path, *extra: str, name: str = "run") -> TrainLoop:
-    return cli(default_train(), tiny_args(tmp_path, *extra, name=name))
-
-
-def losses(checkpoint_dir: Path) -> list[tuple[int, float]]:
-    return [
-        (r["step"], r["loss"])
-        for r in read_metrics(checkpoint_dir / "metrics.jsonl")
-        if "loss" in r
-    ]
-
-
-def same_params(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
-def run_module(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
-    )
-
+from lm_demo.metrics import read_metrics
+from lm_demo.train import read_config
+from lm_demo.transformer import LMModel
+from micro_config import ConfigError, load_snapshot, read_meta
+from schemas import TrainLoop
 
 # --- data and model ---------------------------------------------------------------------------
 
@@ -101,7 +58,7 @@ def test_dataset_chunks_are_the_file_bytes_in_order() -> None:
 def test_shipped_corpus_is_wikitext_shaped_and_small() -> None:
     text = TRAIN_RAW.read_text(encoding="utf-8")
     assert ' = The "assert" statement = \n' in text
-    total = TRAIN_RAW.stat().st_size + TRAIN_RAW.with_name("wiki.valid.raw").stat().st_size
+    total = TRAIN_RAW.stat().st_size + VALID_RAW.stat().st_size
     assert 100_000 < total < 400_000
 
 
@@ -118,15 +75,9 @@ def test_dataset_errors_name_the_problem(tmp_path: Path) -> None:
 def make_model(dropout: float = 0.0) -> LMModel:
     torch.manual_seed(0)
     return LMModel(
-        256,
-        16,
-        heads=2,
-        hidden_dim=32,
-        attn_dim=8,
-        intermediate_dim=64,
-        num_blocks=2,
+        256, 16, heads=2, hidden_dim=32, attn_dim=8, intermediate_dim=64, num_blocks=2,
         dropout=dropout,
-    )
+    )  # fmt: skip
 
 
 def test_model_is_causal() -> None:
@@ -158,96 +109,116 @@ def test_too_long_input_is_refused() -> None:
 # --- the training loop, in process ------------------------------------------------------------
 
 
-def test_training_learns_and_writes_checkpoints_and_snapshot(tmp_path: Path) -> None:
-    config = tiny(tmp_path, "max_steps=10", "optim.lr=0.01")
-    result = config.unroll(MetaConfig(verbose=False))
-    ck = tmp_path / "run/ck"
-    assert result.step == 10
-    assert [p.name for p in list_checkpoints(ck)] == [
-        "step_000003",
-        "step_000006",
-        "step_000009",
-        "step_000010",
-    ]
-    assert result.eval_log[-1]["eval_loss"] < math.log(256) - 0.3
-    assert [s for s, _ in losses(ck)] == list(range(1, 11))
-    snapshot = tmp_path / "run/snap/run.yaml"
-    assert read_meta(snapshot)["status"] == "finished"
-    assert read_meta(snapshot)["step"] == 10
-    assert load_snapshot(snapshot, cls=TrainLoop) == config
+def test_training_learns_and_writes_checkpoints_and_snapshot(tmp_path: Path, lm_runs: LmRuns) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=10", "optim.lr=0.01")
+    assert names(run / "ck") == ["step_000003", "step_000006", "step_000009", "step_000010"]
+    evals = [r for r in read_metrics(run / "ck/metrics.jsonl") if "eval_loss" in r]
+    assert [r["step"] for r in evals] == [5, 10]
+    assert evals[-1]["eval_loss"] < math.log(256) - 0.3
+    assert [s for s, _ in losses(run / "ck")] == list(range(1, 11))
+    meta = read_meta(run / "snap/run.yaml")
+    assert (meta["status"], meta["step"], meta["checkpoint"]) == ("finished", 10, "step_000010")
+    assert meta["world_size"] == 1 and meta["created"] <= meta["updated"]
+    assert load_snapshot(run / "snap/run.yaml", cls=TrainLoop) == tiny("max_steps=10", "optim.lr=0.01")
 
 
-def test_checkpoint_config_equals_start_config_sharing_included(tmp_path: Path) -> None:
-    config = tiny(tmp_path, "max_steps=3")
-    config.unroll(MetaConfig(verbose=False))
-    saved = load_snapshot(tmp_path / "run/ck/step_000003/config.yaml", cls=TrainLoop)
-    assert saved == config
+def test_checkpoint_config_equals_start_config_sharing_included(
+    tmp_path: Path, lm_runs: LmRuns
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=6")
+    saved = load_snapshot(run / "ck/step_000003/config.yaml", cls=TrainLoop)
+    assert saved == tiny("max_steps=6")
     assert saved.model.dataset is saved.train_dataset
     assert saved.eval_dataset is not saved.train_dataset
 
 
-def test_resume_after_a_checkpoint_is_exact(tmp_path: Path) -> None:
-    full = tiny(tmp_path, "max_steps=12", name="full").unroll(MetaConfig(verbose=False))
-    tiny(tmp_path, "max_steps=7", name="cut").unroll(MetaConfig(verbose=False))
-    ck = tmp_path / "cut/ck"
+def test_resume_after_a_checkpoint_is_exact(tmp_path: Path, lm_runs: LmRuns) -> None:
+    full = lm_runs.copy(tmp_path / "full", "max_steps=12")
+    cut = lm_runs.copy(tmp_path / "cut", "max_steps=7")
     # Resume from step 6 (step 7 is the end of the short run, also a checkpoint): drop 7.
-    resumed = tiny(tmp_path, "max_steps=12", name="cut").run(
-        MetaConfig(verbose=False), resume_from=str(ck / "step_000006"), discard_newer=True
+    resumed = tiny("max_steps=12").run(
+        metaconfig(cut), resume_from=str(cut / "ck/step_000006"), discard_newer=True
     )
     assert resumed.train_log[0]["step"] == 7
-    assert same_params(full.model.state_dict(), resumed.model.state_dict())
-    assert losses(ck) == losses(tmp_path / "full/ck")
+    final = torch.load(full / "ck/step_000012/model.pt", weights_only=True)
+    assert same_params(final, resumed.model.state_dict())
+    assert losses(cut / "ck") == losses(full / "ck")
     # The tokens log is the running total of tokens seen, carried over the resume.
-    seen = [r["tokens"] for r in read_metrics(ck / "metrics.jsonl") if "loss" in r]
+    seen = [r["tokens"] for r in read_metrics(cut / "ck/metrics.jsonl") if "loss" in r]
     assert seen == [step * 16 * 31 for step in range(1, 13)]  # bsize 16, 31 targets a chunk
-    assert torch.load(ck / "step_000012/state.pt", weights_only=True)["tokens"] == seen[-1]
+    assert torch.load(cut / "ck/step_000012/state.pt", weights_only=True)["tokens"] == seen[-1]
+    # meta.created is the run's start; meta.updated its last write.
+    before, after = read_meta(full / "snap/run.yaml"), read_meta(cut / "snap/run.yaml")
+    assert after["created"] == read_meta(cut / "ck/step_000003/config.yaml")["created"]
+    assert after["updated"] >= before["updated"]
 
 
-def test_extending_epochs_on_resume_matches_a_longer_run(tmp_path: Path) -> None:
+def test_extending_epochs_on_resume_matches_a_longer_run(tmp_path: Path, lm_runs: LmRuns) -> None:
     # Train on the small validation file with a big batch: an epoch of 5 steps.
-    valid = TRAIN_RAW.with_name("wiki.valid.raw")
-    extra = (f"train_dataset.f_path={valid}", "bsize=128", "eval_every=100", "save_every=100")
-    full = tiny(tmp_path, *extra, "epochs=2", name="full").unroll(MetaConfig(verbose=False))
-    short = tiny(tmp_path, *extra, "epochs=1", name="cut").unroll(MetaConfig(verbose=False))
-    assert short.step == full.step // 2 and short.epoch == 0
-    resumed = tiny(tmp_path, *extra, "epochs=2", name="cut").run(
-        MetaConfig(verbose=False), resume_from=str(tmp_path / "cut/ck")
-    )
+    extra = (f"train_dataset.f_path={VALID_RAW}", "bsize=128", "eval_every=100", "save_every=100")
+    full = lm_runs.copy(tmp_path / "full", *extra, "epochs=2")
+    cut = lm_runs.copy(tmp_path / "cut", *extra, "epochs=1")
+    assert names(cut / "ck") == ["step_000005"] and names(full / "ck") == ["step_000010"]
+    resumed = tiny(*extra, "epochs=2").run(metaconfig(cut), resume_from=str(cut / "ck"))
     assert resumed.epoch == 1
-    assert same_params(full.model.state_dict(), resumed.model.state_dict())
-    assert losses(tmp_path / "cut/ck") == losses(tmp_path / "full/ck")
+    final = torch.load(full / "ck/step_000010/model.pt", weights_only=True)
+    assert same_params(final, resumed.model.state_dict())
+    assert losses(cut / "ck") == losses(full / "ck")
 
 
-def test_corrupt_newest_checkpoint_falls_back_with_a_warning(tmp_path: Path, capsys) -> None:
-    tiny(tmp_path, "max_steps=6").unroll(MetaConfig(verbose=False))
-    ck = tmp_path / "run/ck"
+def test_corrupt_newest_checkpoint_falls_back_with_a_warning(
+    tmp_path: Path, lm_runs: LmRuns, capsys
+) -> None:
+    ck = lm_runs.copy(tmp_path, "max_steps=6") / "ck"
     model_file = ck / "step_000006/model.pt"
     model_file.write_bytes(model_file.read_bytes()[:100])  # truncated
-    checkpoint = load_latest(ck)
+    checkpoint = load_latest(ck, read_config)
     assert checkpoint.path.name == "step_000003"
     assert checkpoint.state["step"] == 3
     assert "step_000006 is corrupt" in capsys.readouterr().err
     for step in ("step_000003", "step_000006"):
         (ck / step / "state.pt").unlink()
     with pytest.raises(ConfigError, match="no complete checkpoint"):
-        load_latest(ck)
+        load_latest(ck, read_config)
 
 
-def test_half_written_checkpoint_folder_is_ignored(tmp_path: Path) -> None:
-    tiny(tmp_path, "max_steps=3").unroll(MetaConfig(verbose=False))
-    ck = tmp_path / "run/ck"
-    (ck / ".step_000006.tmp-123").mkdir()
-    assert [p.name for p in list_checkpoints(ck)] == ["step_000003"]
-    tiny(tmp_path, "max_steps=4").run(MetaConfig(verbose=False), resume_from=str(ck))
-    assert not (ck / ".step_000006.tmp-123").exists()
+def test_half_written_checkpoint_folder_is_ignored(tmp_path: Path, lm_runs: LmRuns) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    (run / "ck/.step_000006.tmp-123").mkdir()
+    assert [p.name for p in list_checkpoints(run / "ck")] == ["step_000003"]
+    tiny("max_steps=4").run(metaconfig(run), resume_from=str(run / "ck"))
+    assert not (run / "ck/.step_000006.tmp-123").exists()
+    assert names(run / "ck") == ["step_000003", "step_000004"]
 
 
-def test_resume_refuses_a_shape_change(tmp_path: Path) -> None:
-    tiny(tmp_path, "max_steps=3").unroll(MetaConfig(verbose=False))
-    wider = tiny(tmp_path, "max_steps=6", "model.transformer_config.hidden_dim=48")
+def test_resume_refuses_a_shape_change(tmp_path: Path, lm_runs: LmRuns) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    wider = tiny("max_steps=6", "model.transformer_config.hidden_dim=48")
     with pytest.raises(ConfigError) as info:
-        wider.run(MetaConfig(verbose=False), resume_from=str(tmp_path / "run/ck"))
+        wider.run(metaconfig(run), resume_from=str(run / "ck"))
     assert info.value.path == "model.transformer_config.hidden_dim"
+
+
+def test_already_finished_names_what_caps_the_run(tmp_path: Path, lm_runs: LmRuns, capsys) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    tiny("max_steps=3").run(metaconfig(run), resume_from=str(run / "ck"))
+    assert "already at step 3 of 3: max_steps=3 ends it" in capsys.readouterr().out
+    extra = (f"train_dataset.f_path={VALID_RAW}", "bsize=128", "eval_every=100", "save_every=100")
+    run = lm_runs.copy(tmp_path / "epochs", *extra, "epochs=1")
+    tiny(*extra, "epochs=1").run(metaconfig(run), resume_from=str(run / "ck"))
+    assert "already at step 5 of 5: epochs=1 ends it; raise epochs" in capsys.readouterr().out
+
+
+def test_tokens_seen_of_a_checkpoint_without_the_count_is_rebuilt(
+    tmp_path: Path, lm_runs: LmRuns
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    state_file = run / "ck/step_000003/state.pt"
+    state = torch.load(state_file, weights_only=True)
+    del state["tokens"]  # as written before the count was saved
+    torch.save(state, state_file)
+    resumed = tiny("max_steps=4").run(metaconfig(run), resume_from=str(run / "ck"))
+    assert [r["tokens"] for r in resumed.train_log] == [4 * 16 * 31]
 
 
 # --- the command line -------------------------------------------------------------------------
@@ -264,8 +235,17 @@ def test_train_help_lists_every_key() -> None:
         "run_name",
         "max_steps",
         "eval_dataset.f_path",
+        "--overwrite",
     ):
         assert key in out.stdout
+
+
+@pytest.mark.parametrize("module", ["lm_demo.train", "lm_demo.resume", "lm_demo"])
+def test_help_into_a_closed_pipe_ends_quietly(module: str) -> None:
+    shell = f"{sys.executable} -m {module} --help | head -1"
+    out = subprocess.run(shell, shell=True, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.stdout.startswith("usage:")
+    assert out.stderr == ""
 
 
 @pytest.mark.parametrize(
@@ -279,83 +259,86 @@ def test_train_help_lists_every_key() -> None:
         (["model.checkpoint_path=no/such.pt"], "error: model.checkpoint_path: checkpoint not"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
-    out = run_module("lm_demo.train", *args)
-    assert out.returncode == 2
-    assert message in out.stderr
-    assert "Traceback" not in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    overrides = [arg for arg in args if "=" in arg]
+    rest = [arg for arg in args if "=" not in arg]
+    code, _, err = call("lm_demo.train", *tiny_args(*overrides), *rest, root=tmp_path)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_data_file_fails_before_torch_is_imported(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from lm_demo.train import main\n"
+        f"code = main(['train_dataset.f_path={tmp_path / 'no.raw'}'])\n"
+        "assert code == 2, code\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip() == f"error: train_dataset.f_path: data file not found: {tmp_path / 'no.raw'}"
 
 
 def test_snapshot_with_an_unknown_class_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("micro_config: 1\nmeta: {}\nconfig:\n  _target_: os.system\n  command: ls\n")
-    for module in ("lm_demo.train", "lm_demo.resume"):
-        out = run_module(
-            module, *(["--from", str(bad)] if module.endswith("train") else [str(bad)])
-        )
+    for args in (["lm_demo.train", "--from", str(bad)], ["lm_demo.resume", str(bad)]):
+        out = run_module(*args)
         assert out.returncode == 2, out.stderr
         assert "Traceback" not in out.stderr
         assert "os.system" in out.stderr
 
 
 def test_train_from_snapshot_reproduces_losses_and_resume_cli(tmp_path: Path) -> None:
-    first = run_module("lm_demo.train", *tiny_args(tmp_path, "max_steps=8", name="a"))
-    assert first.returncode == 0, first.stderr
-    snapshot = tmp_path / "a/snap/run.yaml"
-    again = run_module(
-        "lm_demo.train",
-        "--from",
-        str(snapshot),
-        f"save_checkpoint_dir={tmp_path / 'b/ck'}",
-        f"snapshot_dir={tmp_path / 'b/snap'}",
-    )
-    assert again.returncode == 0, again.stderr
-    assert losses(tmp_path / "b/ck") == losses(tmp_path / "a/ck")
-    assert len(losses(tmp_path / "a/ck")) == 8
+    a, b = tmp_path / "a", tmp_path / "b"
+    code, out, err = call("lm_demo.train", *tiny_args("max_steps=8"), root=a)
+    assert code == 0, err
+    snapshot = a / "snap/run.yaml"
+    code, _, err = call("lm_demo.train", "--from", str(snapshot), root=b)
+    assert code == 0, err
+    assert losses(b / "ck") == losses(a / "ck")
+    assert len(losses(a / "ck")) == 8
+    # The end of a run says where everything is and how to go on.
+    assert f"snapshot: {snapshot}" in out and "python -m lm_demo.resume" in out
     # Extend the first run through the resume command, then refuse a shape change.
-    more = run_module("lm_demo.resume", str(snapshot), "max_steps=10")
-    assert more.returncode == 0, more.stderr
-    assert [s for s, _ in losses(tmp_path / "a/ck")] == list(range(1, 11))
+    code, _, err = call("lm_demo.resume", str(snapshot), "max_steps=10", root=a)
+    assert code == 0, err
+    assert [s for s, _ in losses(a / "ck")] == list(range(1, 11))
     assert load_snapshot(snapshot, cls=TrainLoop).max_steps == 10
-    bad = run_module("lm_demo.resume", str(snapshot), "model.transformer_config.num_blocks=2")
-    assert bad.returncode == 2
-    assert "model.transformer_config.num_blocks" in bad.stderr and "Traceback" not in bad.stderr
+    code, _, err = call("lm_demo.resume", str(snapshot), "model.transformer_config.num_blocks=2", root=a)
+    assert code == 2
+    assert err.startswith("error: model.transformer_config.num_blocks: changes the model's shape")
 
 
-def test_kill_9_at_an_arbitrary_moment_then_resume_is_exact(tmp_path: Path) -> None:
-    steps = 60
-    reference = tiny(tmp_path, f"max_steps={steps}", name="ref").unroll(
-        MetaConfig(verbose=False)
+@pytest.mark.parametrize("moment", ["8", "9:save"])
+def test_kill_9_then_resume_is_exact(tmp_path: Path, lm_runs: LmRuns, moment: str) -> None:
+    """SIGKILL after an optimizer step, or half-way through writing a checkpoint."""
+    reference = lm_runs.copy(tmp_path / "ref", "max_steps=12")
+    killed = tmp_path / "killed"
+    out = run_module(
+        "lm_demo.train", *tiny_args("max_steps=12"), root=killed, env={"LM_DEMO_KILL_AT": moment}
     )
-    args = tiny_args(tmp_path, f"max_steps={steps}", name="killed")
-    ck = tmp_path / "killed/ck"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lm_demo.train", *args],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while not (ck / "step_000006").exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(random.uniform(0.0, 0.2))  # somewhere in the middle of a step or a save
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    survivors = list_checkpoints(ck)
-    assert survivors and survivors[-1].name != f"step_{steps:06d}", "killed too late"
-    out = run_module("lm_demo.resume", str(tmp_path / "killed/snap/run.yaml"))
+    assert out.returncode == -9, out.stderr
+    assert names(killed / "ck") == ["step_000003", "step_000006"]
+    if moment.endswith("save"):
+        assert [p.name for p in (killed / "ck").glob(".step_000009.tmp-*")]  # half-written
+    out = run_module("lm_demo.resume", "snap/run.yaml", root=killed, cwd=killed)
     assert out.returncode == 0, out.stderr
-    final = torch.load(ck / f"step_{steps:06d}/model.pt", weights_only=True)
-    assert same_params(reference.model.state_dict(), final)
-    assert losses(ck) == losses(tmp_path / "ref/ck")
+    final = torch.load(killed / "ck/step_000012/model.pt", weights_only=True)
+    assert same_params(torch.load(reference / "ck/step_000012/model.pt", weights_only=True), final)
+    assert losses(killed / "ck") == losses(reference / "ck")
+    assert not list((killed / "ck").glob(".step_*"))
 
 
-def test_resume_with_no_readable_checkpoint_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    tiny(tmp_path, "max_steps=3").unroll(MetaConfig(verbose=False))
-    state = tmp_path / "run/ck/step_000003/state.pt"
+def test_resume_with_no_readable_checkpoint_is_one_line_and_exit_2(
+    tmp_path: Path, lm_runs: LmRuns
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    state = run / "ck/step_000003/state.pt"
     state.write_bytes(state.read_bytes()[:50])
-    out = run_module("lm_demo.resume", str(tmp_path / "run/snap/run.yaml"), "max_steps=6")
+    out = run_module("lm_demo.resume", str(run / "snap/run.yaml"), "max_steps=6", root=run)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     lines = out.stderr.strip().splitlines()
@@ -363,13 +346,9 @@ def test_resume_with_no_readable_checkpoint_is_one_line_and_exit_2(tmp_path: Pat
     assert lines[-1].startswith("error: no complete checkpoint in")
 
 
-def test_tokens_seen_of_a_checkpoint_without_the_count_is_rebuilt(tmp_path: Path) -> None:
-    tiny(tmp_path, "max_steps=3").unroll(MetaConfig(verbose=False))
-    state_file = tmp_path / "run/ck/step_000003/state.pt"
-    state = torch.load(state_file, weights_only=True)
-    del state["tokens"]  # as written before the count was saved
-    torch.save(state, state_file)
-    resumed = tiny(tmp_path, "max_steps=4").run(
-        MetaConfig(verbose=False), resume_from=str(tmp_path / "run/ck")
-    )
-    assert [r["tokens"] for r in resumed.train_log] == [4 * 16 * 31]
+def test_unroll_and_the_command_line_train_alike(tmp_path: Path) -> None:
+    """``TrainLoop.unroll`` is the command without a resume: the same losses."""
+    result = train(tmp_path / "in", "max_steps=2", "save_every=100")
+    code, _, err = call("lm_demo.train", *tiny_args("max_steps=2", "save_every=100"), root=tmp_path / "cli")
+    assert code == 0, err
+    assert [(r["step"], r["loss"]) for r in result.train_log] == losses(tmp_path / "cli/ck")

@@ -1,4 +1,5 @@
-"""The LM demo never loses a run's files to bad input or to a resume from somewhere else."""
+"""The LM demo never loses a run: nothing deleted by default, by bad input, by a resume from
+somewhere else; only what it wrote and recognises; a resume is exact or refused."""
 
 from __future__ import annotations
 
@@ -7,145 +8,281 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_lm_demo import ROOT, run_module, tiny, tiny_args
+from demo_runs import (
+    LmRuns,
+    call,
+    files_of,
+    metaconfig,
+    names,
+    run_module,
+    tiny,
+    tiny_args,
+)
 
-from lm_demo.cli import load_run_config
+from lm_demo.checkpoint import load_run_config
 from lm_demo.resume import main as resume_main
-from micro_config import ConfigError, MetaConfig, load_snapshot, read_meta
+from lm_demo.train import read_config
+from micro_config import ConfigError, load_snapshot, read_meta
 from schemas import TrainLoop
 
-
-def names(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.glob("step_*"))
+# --- a new run never replaces another one ------------------------------------------------------
 
 
-def test_a_run_failing_on_bsize_keeps_the_previous_runs_checkpoints(tmp_path: Path) -> None:
-    tiny(tmp_path, "max_steps=3").unroll(MetaConfig(verbose=False))
-    ck = tmp_path / "run/ck"
-    before = names(ck)
-    metrics = (ck / "metrics.jsonl").read_text()
-    assert before == ["step_000003"]
+def test_a_second_run_in_the_same_folder_is_refused_naming_the_flag_and_resume(
+    tmp_path: Path, lm_runs: LmRuns
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    before = files_of(run)
+    code, _, err = call("lm_demo.train", *tiny_args("max_steps=3"), root=run)
+    assert code == 2
+    line = err.strip()
+    assert len(line.splitlines()) == 1 and line.startswith("error: save_checkpoint_dir: ")
+    assert "--overwrite" in line and "python -m lm_demo.resume" in line
+    assert files_of(run) == before
+    # --overwrite starts over: the old checkpoints go, a foreign file next to them stays.
+    (run / "ck/notes.txt").write_text("mine")
+    code, _, err = call("lm_demo.train", *tiny_args("max_steps=2"), "--overwrite", root=run)
+    assert code == 0, err
+    assert names(run / "ck") == ["step_000002"]
+    assert (run / "ck/notes.txt").read_text() == "mine"
+
+
+def test_python_m_lm_demo_is_train_and_refuses_too(tmp_path: Path, lm_runs: LmRuns) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    out = run_module("lm_demo", *tiny_args("max_steps=3"), root=run)
+    assert out.returncode == 2 and "--overwrite" in out.stderr
+    assert names(run / "ck") == ["step_000003"]
+
+
+def test_a_step_folder_holding_a_foreign_file_is_never_deleted(
+    tmp_path: Path, lm_runs: LmRuns, capsys
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=6")
+    (run / "ck/step_000006/my_analysis.ipynb").write_text("{}")
+    tiny("max_steps=2").run(metaconfig(run), overwrite=True)
+    assert names(run / "ck") == ["step_000002", "step_000006"]
+    assert (run / "ck/step_000006/my_analysis.ipynb").exists()
+    assert "kept " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        (("bsize=100000",), "bsize"),
+        (("snapshot_dir=blocker",), "snapshot_dir"),
+        (("run_name=" + "r" * 300,), "run_name"),
+        (("save_checkpoint_dir=blocker/ck",), "save_checkpoint_dir"),
+    ],
+)
+def test_bad_input_with_overwrite_deletes_nothing(
+    tmp_path: Path, lm_runs: LmRuns, extra: tuple[str, ...], field: str
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    (run / "blocker").write_text("a file where a folder is expected")
+    before = files_of(run)
+    code, _, err = call("lm_demo.train", *tiny_args("max_steps=3", *extra), "--overwrite", root=run)
+    assert code == 2
+    assert err.startswith(f"error: {field}: ") and len(err.splitlines()) == 1
+    assert "removing" not in err
+    assert files_of(run) == before
+
+
+def test_a_folder_outside_the_project_named_by_a_file_is_never_pruned(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "elsewhere"
+    root = tmp_path / "project"
+    args = tiny_args("max_steps=4", "keep_checkpoints=1", "save_every=1", f"save_checkpoint_dir={outside}")
+    assert call("lm_demo.train", *args, root=root)[0] == 0
+    assert names(outside) == ["step_000004"]  # typed on the command line: pruned
+    code, _, err = call("lm_demo.resume", str(root / "snap/run.yaml"), "max_steps=6", root=root)
+    assert code == 0, err
+    assert names(outside) == ["step_000004", "step_000005", "step_000006"]
+    assert "keeping every checkpoint" in err
+
+
+# --- Ctrl-C ------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_advice_works_before_and_after_the_first_checkpoint(tmp_path: Path) -> None:
+    stop = {"LM_DEMO_KILL_AT": "2:interrupt"}
+    out = run_module("lm_demo.train", *tiny_args("max_steps=5"), root=tmp_path, cwd=tmp_path, env=stop)
+    assert out.returncode == 130
+    advice = out.stderr.strip().splitlines()[-1]
+    assert "nothing to resume" in advice
+    command = advice.split("`")[1].split()
+    assert command[:4] == ["python", "-m", "lm_demo.train", "--from"]
+    again = run_module(*command[2:], root=tmp_path, cwd=tmp_path, env={"LM_DEMO_KILL_AT": "4:interrupt"})
+    assert again.returncode == 130
+    advice = again.stderr.strip().splitlines()[-1]
+    assert "step_000003 is the newest checkpoint" in advice
+    command = advice.split("`")[1].split()
+    assert command == ["python", "-m", "lm_demo.resume", "snap/run.yaml"]
+    done = run_module(*command[2:], root=tmp_path, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert names(tmp_path / "ck")[-1] == "step_000005"
+    assert read_meta(tmp_path / "snap/run.yaml")["status"] == "finished"
+
+
+# --- a resume is exact or refused --------------------------------------------------------------
+
+
+def test_a_checkpoint_config_lacking_fields_is_refused_unless_allowed(
+    tmp_path: Path, lm_runs: LmRuns, capsys, monkeypatch
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    for file in (run / "ck/step_000003/config.yaml", run / "snap/run.yaml"):
+        text = file.read_text()
+        assert "  seed: 0\n" in text
+        file.write_text(text.replace("  seed: 0\n", ""))
+    monkeypatch.setenv("MICRO_CONFIG_ROOT", str(run))
+    before = files_of(run)
+    assert resume_main([str(run / "snap/run.yaml"), "max_steps=4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "'seed'" in err and "--allow-drift" in err
+    assert len(err.splitlines()) == 1
+    assert files_of(run) == before
+    assert resume_main([str(run / "snap/run.yaml"), "max_steps=4", "--allow-drift"]) == 0
+    assert names(run / "ck") == ["step_000003", "step_000004"]
+
+
+def test_a_run_failing_on_bsize_keeps_the_previous_runs_checkpoints(
+    tmp_path: Path, lm_runs: LmRuns
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    before = files_of(run)
     with pytest.raises(ConfigError) as info:
-        tiny(tmp_path, "max_steps=3", "bsize=100000").unroll(MetaConfig(verbose=False))
+        tiny("max_steps=3", "bsize=100000").run(metaconfig(run), overwrite=True)
     assert info.value.path == "bsize"
-    assert names(ck) == before
-    assert (ck / "metrics.jsonl").read_text() == metrics
+    assert files_of(run) == before
 
 
-def test_cli_failing_on_bsize_exits_2_and_keeps_the_checkpoints(tmp_path: Path) -> None:
-    tiny(tmp_path, "max_steps=3").unroll(MetaConfig(verbose=False))
-    out = run_module("lm_demo.train", *tiny_args(tmp_path, "max_steps=3", "bsize=100000"))
-    assert out.returncode == 2
-    assert out.stderr.strip().startswith("error: bsize:")
-    assert "removing" not in out.stderr
-    assert names(tmp_path / "run/ck") == ["step_000003"]
-
-
-def snapshot_of(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder``, by relative path: to show nothing there changed."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
-def test_resuming_a_copied_folder_continues_in_the_copy(tmp_path: Path, capsys) -> None:
-    tiny(tmp_path, "max_steps=6").unroll(MetaConfig(verbose=False))
-    orig = tmp_path / "run/ck"
-    copy = tmp_path / "copy"
+def test_resuming_a_copied_folder_continues_in_the_copy(
+    tmp_path: Path, lm_runs: LmRuns, capsys, monkeypatch
+) -> None:
+    run = lm_runs.copy(tmp_path / "run", "max_steps=6")
+    orig, copy = run / "ck", tmp_path / "copy"
     shutil.copytree(orig, copy)
-    untouched = snapshot_of(orig)
+    untouched = files_of(orig)
+    monkeypatch.setenv("MICRO_CONFIG_ROOT", str(run))
     # From its newest checkpoint: fine, and every new file goes to the copy.
     assert resume_main([str(copy), "max_steps=8"]) == 0
-    assert snapshot_of(orig) == untouched
+    assert files_of(orig) == untouched
     assert names(copy) == ["step_000003", "step_000006", "step_000008"]
     saved = load_snapshot(copy / "step_000008/config.yaml", cls=TrainLoop)
     assert Path(saved.save_checkpoint_dir) == copy.resolve()
     err = capsys.readouterr().err
-    assert f"described the run in {orig}" in err  # the snapshot now points at the copy
+    assert "described the run in ck" in err  # the snapshot now points at the copy
     assert "removing" not in err
 
 
-def test_resuming_an_older_checkpoint_needs_discard_newer(tmp_path: Path, capsys) -> None:
-    tiny(tmp_path, "max_steps=6").unroll(MetaConfig(verbose=False))
-    orig = tmp_path / "run/ck"
-    copy = tmp_path / "copy"
+def test_resuming_an_older_checkpoint_needs_discard_newer(
+    tmp_path: Path, lm_runs: LmRuns, capsys, monkeypatch
+) -> None:
+    run = lm_runs.copy(tmp_path / "run", "max_steps=6")
+    orig, copy = run / "ck", tmp_path / "copy"
     shutil.copytree(orig, copy)
-    untouched, copied = snapshot_of(orig), snapshot_of(copy)
+    monkeypatch.setenv("MICRO_CONFIG_ROOT", str(run))
+    untouched, copied = files_of(orig), files_of(copy)
     assert resume_main([str(copy / "step_000003"), "max_steps=5"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "--discard-newer" in err and "step_000006" in err
-    assert snapshot_of(copy) == copied and snapshot_of(orig) == untouched
+    assert files_of(copy) == copied and files_of(orig) == untouched
     assert resume_main([str(copy / "step_000003"), "max_steps=5", "--discard-newer"]) == 0
     assert "removing 1 checkpoint(s) newer than step 3" in capsys.readouterr().err
     assert names(copy) == ["step_000003", "step_000005"]
-    assert snapshot_of(orig) == untouched
+    assert files_of(orig) == untouched
 
 
-def test_run_refuses_a_checkpoint_outside_save_checkpoint_dir(tmp_path: Path) -> None:
-    tiny(tmp_path, "max_steps=3", name="a").unroll(MetaConfig(verbose=False))
-    tiny(tmp_path, "max_steps=3", name="b").unroll(MetaConfig(verbose=False))
-    before = snapshot_of(tmp_path)
+def test_run_refuses_a_checkpoint_outside_save_checkpoint_dir(
+    tmp_path: Path, lm_runs: LmRuns
+) -> None:
+    a = lm_runs.copy(tmp_path / "a", "max_steps=3")
+    b = lm_runs.copy(tmp_path / "b", "max_steps=3")
+    before = files_of(tmp_path)
     with pytest.raises(ConfigError) as info:
-        tiny(tmp_path, "max_steps=6", name="b").run(
-            MetaConfig(verbose=False), resume_from=str(tmp_path / "a/ck/step_000003")
-        )
+        tiny("max_steps=6").run(metaconfig(b), resume_from=str(a / "ck/step_000003"))
     assert info.value.path == "save_checkpoint_dir"
-    assert str(tmp_path / "a/ck") in str(info.value)
-    assert snapshot_of(tmp_path) == before
+    assert str(a / "ck") in str(info.value)
+    assert files_of(tmp_path) == before
 
 
-def test_falling_back_past_an_unreadable_checkpoint_needs_no_flag(tmp_path: Path) -> None:
-    tiny(tmp_path, "max_steps=6").unroll(MetaConfig(verbose=False))
-    ck = tmp_path / "run/ck"
-    (ck / "step_000006/optim.pt").write_bytes(b"garbage")
-    result = tiny(tmp_path, "max_steps=7").run(MetaConfig(verbose=False), resume_from=str(ck))
+def test_falling_back_past_an_unreadable_checkpoint_needs_no_flag(
+    tmp_path: Path, lm_runs: LmRuns
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=6")
+    (run / "ck/step_000006/optim.pt").write_bytes(b"garbage")
+    result = tiny("max_steps=7").run(metaconfig(run), resume_from=str(run / "ck"))
     assert result.train_log[0]["step"] == 4
-    assert names(ck) == ["step_000003", "step_000006", "step_000007"]
+    assert names(run / "ck") == ["step_000003", "step_000006", "step_000007"]
 
 
 def test_resume_from_a_folder_falls_back_past_a_truncated_config(
-    tmp_path: Path, capsys, monkeypatch
+    tmp_path: Path, lm_runs: LmRuns, capsys, monkeypatch
 ) -> None:
-    tiny(tmp_path, "max_steps=6").unroll(MetaConfig(verbose=False))
-    ck = tmp_path / "run/ck"
-    config = ck / "step_000006/config.yaml"
+    run = lm_runs.copy(tmp_path / "run", "max_steps=6")
+    config = run / "ck/step_000006/config.yaml"
     config.write_text(config.read_text()[:300])  # cut inside the meta block
     capsys.readouterr()
-    monkeypatch.setenv("MICRO_CONFIG_ROOT", str(ROOT))  # config paths: the project's
+    monkeypatch.setenv("MICRO_CONFIG_ROOT", str(run))
     monkeypatch.chdir(tmp_path)  # PATH: relative to the working directory, as typed
     assert resume_main(["run/ck", "max_steps=7"]) == 0
     err = capsys.readouterr().err
     assert err.count("falling back to the previous checkpoint") == 1, err  # said once
     assert "checkpoint run/ck/step_000006 has an unreadable config.yaml" in err
-    assert names(ck) == ["step_000003", "step_000006", "step_000007"]
-    assert read_meta(ck / "step_000007/config.yaml")["step"] == 7
+    assert names(run / "ck") == ["step_000003", "step_000006", "step_000007"]
+    assert read_meta(run / "ck/step_000007/config.yaml")["step"] == 7
 
 
-def test_load_run_config_says_when_no_config_reads(tmp_path: Path, capsys) -> None:
-    tiny(tmp_path, "max_steps=6").unroll(MetaConfig(verbose=False))
-    ck = tmp_path / "run/ck"
+def test_a_path_is_also_found_from_the_project_root(
+    tmp_path: Path, lm_runs: LmRuns, monkeypatch
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    (run / "sub").mkdir()
+    monkeypatch.setenv("MICRO_CONFIG_ROOT", str(run))
+    monkeypatch.chdir(run / "sub")  # snap/run.yaml is not here, but in the project root
+    assert resume_main(["snap/run.yaml", "max_steps=4"]) == 0
+    assert names(run / "ck") == ["step_000003", "step_000004"]
+    code, _, err = call("lm_demo.train", "--from", "snap/run.yaml", "max_steps=1",
+                        "save_checkpoint_dir=ck2", root=run)  # fmt: skip
+    assert code == 0, err
+    assert names(run / "ck2") == ["step_000001"]
+
+
+def test_load_run_config_says_when_no_config_reads(tmp_path: Path, lm_runs: LmRuns, capsys) -> None:
+    ck = lm_runs.copy(tmp_path, "max_steps=6") / "ck"
     for step in ("step_000003", "step_000006"):
         (ck / step / "config.yaml").write_text("micro_config: 1\nmeta: {}\n")
     with pytest.raises(ConfigError, match="no checkpoint in .* has a readable config.yaml"):
-        load_run_config(ck)
+        load_run_config(ck, read_config)
     assert capsys.readouterr().err.count("falling back") == 2
     assert resume_main([str(ck)]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: no checkpoint in")
 
 
-def test_model_errors_name_the_full_path_and_keep_the_checkpoints(tmp_path: Path) -> None:
-    tiny(tmp_path, "max_steps=3").unroll(MetaConfig(verbose=False))
-    ck = tmp_path / "run/ck"
-    before = snapshot_of(ck)
+def test_model_errors_name_the_full_path_and_keep_the_checkpoints(
+    tmp_path: Path, lm_runs: LmRuns
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    before = files_of(run)
     absent = "cuda" if not torch.cuda.is_available() else f"cuda:{torch.cuda.device_count()}"
     with pytest.raises(ConfigError) as info:
-        tiny(tmp_path, "max_steps=3", f"model.device={absent}").unroll(MetaConfig(verbose=False))
+        tiny("max_steps=3", f"model.device={absent}").run(metaconfig(run), overwrite=True)
     assert str(info.value) == f"model.device: {absent!r} is not available on this machine"
-    other = torch.nn.Linear(2, 2)
-    torch.save(other.state_dict(), tmp_path / "other.pt")
+    torch.save(torch.nn.Linear(2, 2).state_dict(), tmp_path / "other.pt")
     with pytest.raises(ConfigError) as info:
-        tiny(tmp_path, "max_steps=3", f"model.checkpoint_path={tmp_path / 'other.pt'}").unroll(
-            MetaConfig(verbose=False)
+        tiny("max_steps=3", f"model.checkpoint_path={tmp_path / 'other.pt'}").run(
+            metaconfig(run), overwrite=True
         )
     assert info.value.path == "model.checkpoint_path"
     assert "does not fit the model: " in str(info.value) and "\n" not in str(info.value)
     assert "2 unexpected keys (weight, bias)" in str(info.value)
-    assert snapshot_of(ck) == before
+    assert files_of(run) == {**before, "other.pt": (tmp_path / "other.pt").read_bytes()}
+
+
+def test_meta_argv_is_the_command_as_typed(tmp_path: Path) -> None:
+    args = tiny_args("max_steps=1")
+    code, _, err = call("lm_demo.train", *args, root=tmp_path)
+    assert code == 0, err
+    argv = read_meta(tmp_path / "snap/run.yaml")["argv"]
+    assert argv == ["python", "-m", "lm_demo.train", *args]  # not the script's machine path

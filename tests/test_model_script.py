@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from micro_config import ConfigError, ConfigScriptModel, MetaConfig, ModelConfigScript
+from micro_config import ConfigError, MetaConfig, ModelConfigScript
 
 
 @dataclass
@@ -20,10 +20,25 @@ class TinyModel(ModelConfigScript):
         return self.place_and_load(torch.nn.Linear(self.width, 2), metaconfig)
 
 
-def test_alias_and_defaults() -> None:
-    assert ConfigScriptModel is ModelConfigScript
-    m = TinyModel()
-    assert (m.checkpoint_path, m.strict_load, m.device) == (None, True, None)
+def test_placement_is_observed_on_the_meta_device() -> None:
+    """The module lands where the config (or, failing that, the MetaConfig) says: on ``meta``
+    every parameter is shapes only, which a module never is by accident."""
+    model = TinyModel(device="meta").unroll(MetaConfig(verbose=False))
+    assert all(p.is_meta for p in model.parameters())
+    assert model.weight.shape == (2, 3)
+    from_meta = TinyModel().unroll(MetaConfig(verbose=False, device="meta"))
+    assert all(p.is_meta for p in from_meta.parameters())
+    on_cpu = TinyModel(device="cpu").unroll(MetaConfig(verbose=False, device="meta"))
+    assert not any(p.is_meta for p in on_cpu.parameters())  # the config's own device wins
+
+
+def test_the_demo_model_config_places_its_module_on_meta() -> None:
+    from schemas import default_train
+
+    lm = default_train().model
+    module = type(lm)(dataset=lm.dataset, transformer_config=lm.transformer_config, device="meta")
+    placed = module.unroll(MetaConfig(verbose=False))
+    assert {p.device.type for p in placed.parameters()} == {"meta"}
 
 
 def test_device_falls_back_to_metaconfig_without_mutating() -> None:

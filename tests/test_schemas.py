@@ -121,10 +121,6 @@ def test_missing_data_file_is_a_config_error_naming_the_path(tmp_path) -> None:
     assert str(tmp_path / "x.raw") in str(info.value)
 
 
-def test_shipped_corpus_is_found_from_the_project_root() -> None:
-    default_train().check(MetaConfig())  # no error: the files ship with the package
-
-
 def test_check_resumable_refuses_a_shape_change_and_allows_an_extension() -> None:
     old = default_train()
     check_resumable(old, deep_replace(old, max_steps=5000, epochs=50))
