@@ -1,0 +1,614 @@
+"""``micro-config code A``: the Python source that rebuilds a config tree.
+
+One pass of the project's walk (:func:`micro_config.tree.walk`, used in :func:`census` only) says
+which objects the tree holds at more than one place and where each is first met. Each such object
+becomes one variable, defined before its first use and named after that first place (as the
+snapshot's anchors are), so running the code gives a tree with the same sharing. Fields equal to
+their class default are left out (``all_fields`` keeps them), unless leaving one out would lose a
+sharing relation. Values are written so that they come back exactly: ``float("nan")``, ``-0.0``,
+``Color.RED``, ``Path("a/b")``, tuples, sets, wrappers. The layout is the one ``ruff format``
+gives (a call or literal on one line when it fits, else one item per line with a trailing comma).
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import dataclasses
+import enum
+import keyword
+import math
+import pathlib
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..errors import ConfigError, short_repr
+from ..plan import plan_of
+from ..snapshot.dump import to_data
+from ..tree import distinct, expand, is_memoised, is_node, render, transform, walk
+from .diff import diff_data
+
+WIDTH = 88  # ruff's default: the output is stable under ruff format at 88 and at any wider width
+INDENT = "    "
+ROOT_NAME = "config"
+MAX_NESTING = 12  # a value nested deeper becomes a variable (Python's parser has a limit)
+
+_NoneType = type(None)
+_SCALARS = frozenset({_NoneType, bool, int, float, str})
+_CONTAINERS = frozenset({list, tuple, dict, set, frozenset})
+_CONCRETE_PATH = type(Path())
+
+
+# ---------------------------------------------------------------- where each object is held
+
+
+class Census(NamedTuple):
+    """Which objects the tree holds, and how: ``places`` (id -> number of places holding it),
+    ``first`` (id -> path of its first place), ``parents`` (id -> ids of the objects holding
+    it) and ``kept`` (the objects, in the order first met, so that their ids stay theirs)."""
+
+    places: dict[int, int]
+    first: dict[int, tuple[Any, ...]]
+    parents: dict[int, list[int]]
+    kept: list[Any]
+
+
+def _has_identity(value: Any) -> bool:
+    """A value that can be held at two places as one object: a node or a container."""
+    return is_memoised(value) or type(value) in (set, frozenset)
+
+
+def census(root: Any) -> Census:
+    """Count the places holding each node and container of ``root``, with one pass of the
+    project's walk (:func:`micro_config.tree.walk`; a cycle is its ConfigError). The walk
+    meets a node or list/tuple/dict again without entering it; a set is a leaf to it, met at
+    each of its places."""
+    places: dict[int, int] = {}
+    first: dict[int, tuple[Any, ...]] = {}
+    parents: dict[int, list[int]] = {}
+    kept: list[Any] = []
+    for visit in walk(root):
+        value = visit.value
+        if not _has_identity(value):
+            continue
+        key = id(value)
+        places[key] = places.get(key, 0) + 1
+        if key not in first:
+            first[key] = visit.path
+            kept.append(value)
+        if visit.parent is not None:
+            parents.setdefault(key, []).append(id(visit.parent))
+    return Census(places, first, parents, kept)
+
+
+def _holders(found: Census, shared: Iterable[int]) -> set[int]:
+    """Ids of the objects whose subtree holds one of the ``shared`` ones (themselves excluded)."""
+    todo = list(shared)
+    marked: set[int] = set()
+    while todo:
+        for parent in found.parents.get(todo.pop(), ()):
+            if parent not in marked:
+                marked.add(parent)
+                todo.append(parent)
+    return marked
+
+
+# ---------------------------------------------------------------- equal to a default
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Would ``a`` and ``b`` write the same snapshot, with the same sharing inside? (The
+    snapshot's own comparison: :func:`diff_data` of their normalised data.)"""
+    if type(a) is not type(b):
+        return False
+    try:
+        return not diff_data(to_data(a), to_data(b))
+    except ConfigError:  # a value the snapshot cannot hold: never the same
+        return False
+
+
+def _holds_identity(value: Any) -> bool:
+    """Is ``value`` (or does it hold) a node or mutable container? A class default like that is
+    one object, shared by every instance that leaves the field out."""
+    if type(value) is set:
+        return True
+    return any(
+        is_node(v) or type(v) in (list, dict) or any(type(kid) is set for _, kid in kids)
+        for _, v, kids in distinct(value)
+    )
+
+
+def _dump_order(items: Iterable[Any]) -> list[Any]:
+    """The order the snapshot writes a set in."""
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=lambda x: (type(x).__name__, repr(x)))
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The fields a snapshot writes (and the constructor takes), from the class's plan."""
+    return plan_of(cls).names
+
+
+# ---------------------------------------------------------------- the code, as a layout tree
+
+
+class Atom:
+    """Text that is never split (its ``text`` is set later for a variable's name)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class Ref(Atom):
+    """A class named in the code, plus ``suffix`` (``Color`` + ``.RED``); its text is set once
+    the code is known to use it, so only what is used is imported."""
+
+    __slots__ = ("cls", "suffix")
+
+    def __init__(self, cls: type, suffix: str) -> None:
+        super().__init__("")
+        self.cls, self.suffix = cls, suffix
+
+
+class Pair:
+    """``left`` ``sep`` ``right``: a keyword argument or a dict entry."""
+
+    __slots__ = ("left", "sep", "right")
+
+    def __init__(self, left: Any, sep: str, right: Any) -> None:
+        self.left, self.sep, self.right = left, sep, right
+
+
+class Group:
+    """A call or literal: on one line when it fits, else one item per line."""
+
+    __slots__ = ("opening", "items", "closing", "one_tuple", "height")
+
+    def __init__(self, opening: Any, items: list[Any], closing: str, one_tuple: bool = False):
+        self.opening, self.items, self.closing, self.one_tuple = opening, items, closing, one_tuple
+        self.height = 1 + max(map(_height, items), default=0)
+
+
+_LAYOUT = (Atom, Pair, Group)
+
+
+def _height(doc: Any) -> int:
+    """How deeply the brackets of ``doc`` nest."""
+    if type(doc) is Pair:
+        return _height(doc.right)
+    return doc.height if type(doc) is Group else 0
+
+
+def _flat(doc: Any) -> str:
+    if isinstance(doc, Atom):
+        return doc.text
+    if isinstance(doc, Pair):
+        return _flat(doc.left) + doc.sep + _flat(doc.right)
+    inner = ", ".join(_flat(item) for item in doc.items)
+    return _text(doc.opening) + inner + ("," if doc.one_tuple else "") + doc.closing
+
+
+def _text(opening: Any) -> str:
+    return opening if type(opening) is str else opening.text
+
+
+def _lay(doc: Any, column: int, level: int, trail: int, out: list[str]) -> None:
+    """Append ``doc`` to ``out``, starting at ``column`` on a line indented ``level`` times,
+    with ``trail`` characters to follow it on its last line."""
+    flat = _flat(doc)
+    if isinstance(doc, Atom) or column + len(flat) + trail <= WIDTH:
+        out.append(flat)
+    elif isinstance(doc, Pair):
+        left = _flat(doc.left) + doc.sep
+        out.append(left)
+        _lay(doc.right, column + len(left), level, trail, out)
+    elif not doc.items:
+        out.append(flat)
+    else:
+        inner = INDENT * (level + 1)
+        out.append(_text(doc.opening) + "\n")
+        for item in doc.items:
+            out.append(inner)
+            _lay(item, len(inner), level + 1, 1, out)
+            out.append(",\n")
+        out.append(INDENT * level + doc.closing)
+
+
+# ---------------------------------------------------------------- leaves
+
+
+def _str_literal(text: str) -> str:
+    """A string literal as ruff format writes it: double quotes unless that needs more escapes."""
+    literal = repr(text)
+    if literal[0] == "'" and text.count('"') <= text.count("'"):
+        body = literal[1:-1].replace("\\'", "'").replace('"', '\\"')
+        literal = f'"{body}"'
+    return literal
+
+
+def _float_literal(value: float) -> str:
+    if math.isnan(value):
+        return 'float("-nan")' if math.copysign(1.0, value) < 0 else 'float("nan")'
+    if math.isinf(value):
+        return 'float("-inf")' if value < 0 else 'float("inf")'
+    return repr(value).replace("e+", "e")  # 1e+300 as ruff format writes it
+
+
+class _Imports:
+    """``from module import Name`` lines (a name taken by another module: ``import module``)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, tuple[str, Any]] = {}  # local name -> (module, object)
+        self.modules: set[str] = set()  # modules imported whole
+
+    def name(self, module: str, name: str, obj: Any) -> str:
+        held = self.names.setdefault(name, (module, obj))
+        if held[1] is obj:
+            return name
+        self.modules.add(module)
+        return f"{module}.{name}"
+
+    def taken(self) -> set[str]:
+        return set(self.names) | {m.partition(".")[0] for m in self.modules}
+
+    def lines(self, first_party: set[str]) -> list[str]:
+        by_module: dict[str, list[str]] = {}
+        for name, (module, _) in self.names.items():
+            by_module.setdefault(module, []).append(name)
+        sections: dict[int, list[str]] = {}
+        for module in self.modules:
+            sections.setdefault(_section(module, first_party), []).append(f"\0{module}")
+        for module in by_module:
+            sections.setdefault(_section(module, first_party), []).append(module)
+        out: list[str] = []
+        for rank in sorted(sections):
+            if out:
+                out.append("")
+            whole = sorted((m[1:] for m in sections[rank] if m[0] == "\0"), key=_module_key)
+            out += [f"import {module}" for module in whole]
+            for module in sorted((m for m in sections[rank] if m[0] != "\0"), key=_module_key):
+                names = sorted(by_module[module], key=_member_key)
+                line = f"from {module} import {', '.join(names)}"
+                if len(line) > WIDTH:
+                    line = f"from {module} import (\n" + "".join(
+                        f"{INDENT}{n},\n" for n in names
+                    ) + ")"
+                out.append(line)
+        return out
+
+
+def _module_key(module: str) -> tuple[str, str]:
+    return module.lower(), module
+
+
+def _member_key(name: str) -> tuple[int, str, str]:
+    """isort's order by type: CONSTANTS, then Classes, then the rest."""
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return kind, name.lower(), name
+
+
+def _section(module: str, first_party: set[str]) -> int:
+    top = module.partition(".")[0]
+    if top in sys.stdlib_module_names:
+        return 0
+    return 2 if top in first_party else 1
+
+
+def first_party(folder: Path) -> set[str]:
+    """Top-level modules of the project holding ``folder`` (where pyproject.toml is), which
+    ruff's isort puts in their own section."""
+    for root in (folder, *folder.parents):
+        if (root / "pyproject.toml").is_file():
+            return {p.stem for p in root.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file()}
+    return set()
+
+
+# ---------------------------------------------------------------- the writer
+
+
+class Writer:
+    """Writes the code of one tree: imports, one statement per variable, then the root."""
+
+    def __init__(self, root: Any, *, all_fields: bool = False) -> None:
+        self.found = census(root)
+        self.holders = _holders(self.found, [id(v) for v in self.found.kept if self._shared(v)])
+        self.all_fields = all_fields
+        self.imports = _Imports()
+        self.memo: dict[int, Any] = {}  # id -> the layout standing for that object
+        self.statements: list[tuple[Atom, Any, tuple[Any, ...]]] = []  # (name, layout, path)
+        self.defaults: dict[tuple[type, str], Any] = {}
+        self.classes: dict[type, tuple[str, str, Any, str]] = {}  # (module, name, obj, rest)
+        self.root = self._value(root)
+
+    # -- values
+
+    def _value(self, value: Any) -> Any:
+        """The layout of any value: a leaf in place, a node or container through the project's
+        post-order walk (:func:`micro_config.tree.transform`)."""
+        if is_memoised(value):
+            return transform(value, self._leave, self.memo)
+        return self._leaf(value)
+
+    def _leave(self, value: Any, kids: list[tuple[Any, Any]], where: Any) -> Any:
+        """The layout of a node or list/tuple/dict whose children are laid out (``kids``: a
+        leaf child comes as itself); ``where`` is its place (None: the root), see expand."""
+        items: list[Any] = []
+        t = type(value)
+        node = hasattr(t, "__dataclass_fields__")
+        written = set(self._written_fields(value)) if node else ()
+        for key, kid in kids:
+            if node and key not in written:
+                continue
+            try:
+                doc = kid if type(kid) in _LAYOUT else self._leaf(kid)
+            except ConfigError as err:
+                raise err.under(render(expand((where, key)))) from None
+            if _height(doc) > MAX_NESTING:
+                doc = self._variable(doc, expand((where, key)))
+            if node:
+                doc = Pair(Atom(key), "=", doc)
+            elif isinstance(value, dict):
+                doc = Pair(self._value(key), ": ", doc)
+            items.append(doc)
+        if node:
+            doc = Group(self._class(t, "("), items, ")")
+        elif t in (list, tuple, dict):
+            brackets = {list: "[]", tuple: "()", dict: "{}"}[t]
+            doc = Group(brackets[0], items, brackets[1], one_tuple=t is tuple and len(items) == 1)
+            if not items:
+                doc = Atom(brackets)
+        else:  # a ConfigScriptList / ConfigScriptDict: Layers([...]), Heads({...})
+            brackets = "{}" if isinstance(value, dict) else "[]"
+            inner = [Group(brackets[0], items, brackets[1])] if items else []
+            doc = Group(self._class(t, "("), inner, ")")
+        if where is not None and self._shared(value):
+            doc = self._variable(doc, expand(where))
+        return doc
+
+    def _leaf(self, value: Any) -> Any:
+        """The code of a value the walk does not enter: a scalar, enum, path or set."""
+        t = type(value)
+        if t is float:
+            return Atom(_float_literal(value))
+        if t is str:
+            return Atom(_str_literal(value))
+        if t in _SCALARS:
+            return Atom(repr(value))
+        if isinstance(value, enum.Enum):
+            name = value.name
+            ok = name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
+            return self._class(t, f".{name}" if ok else f"[{_str_literal(name)}]")
+        if isinstance(value, pathlib.PurePath):
+            return self._class(t, f"({_str_literal(str(value))})")
+        if t is set or t is frozenset:
+            known = self.memo.get(id(value))
+            if known is not None:
+                return known
+            items = [self._value(x) for x in _dump_order(value)]
+            doc: Any = Group("{", items, "}") if items else Atom(f"{t.__name__}()")
+            if t is frozenset and items:
+                doc = Group("frozenset(", [doc], ")")
+            if self._shared(value):
+                doc = self.memo[id(value)] = self._variable(doc, self.found.first[id(value)])
+            return doc
+        if isinstance(value, str | int | float):
+            raise ConfigError(
+                f"cannot write {short_repr(value)}: a {t.__name__} (subclass of a built-in type) "
+                "has no code to rebuild it; convert it to the plain type"
+            )
+        raise ConfigError(f"cannot write a {t.__module__}.{t.__qualname__} as code: configs may "
+                          "hold only dataclasses, str, int, float, bool, None, list, tuple, dict, "
+                          "set, Enum and Path")
+
+    def _variable(self, doc: Any, path: tuple[Any, ...]) -> Atom:
+        """A statement binding ``doc`` to a new variable (named once imports are known)."""
+        name = Atom("")
+        self.statements.append((name, doc, path))
+        return name
+
+    def _shared(self, value: Any) -> bool:
+        """Held at several places, as one object that must stay one. A tuple or frozenset is a
+        value: one holding only leaves (a class default such as ``(1, 2)`` is one object in
+        every instance) is written at each place; a nested one once, so that shared tuples in
+        tuples cannot make the code exponentially long."""
+        if self.found.places.get(id(value), 1) < 2:
+            return False
+        return type(value) not in (tuple, frozenset) or any(map(_has_identity, value))
+
+    # -- fields and their defaults
+
+    def _written_fields(self, node: Any) -> list[str]:
+        names = _field_names(type(node))
+        if self.all_fields:
+            return list(names)
+        return [name for name in names if not self._is_default(node, name)]
+
+    def _is_default(self, node: Any, name: str) -> bool:
+        """Would leaving the field out give the same value, with the same sharing?"""
+        cls = type(node)
+        spec = cls.__dataclass_fields__[name]
+        value = getattr(node, name)
+        if id(value) in self.holders or (
+            self.found.places.get(id(value), 1) > 1 and type(value) not in (tuple, frozenset)
+        ):
+            return False  # left out, the field would get an object of its own
+        if spec.default is not dataclasses.MISSING:
+            if value is spec.default:
+                return True
+            # the class's one default object would then stand at every place that leaves it out
+            return not _holds_identity(spec.default) and _same(value, spec.default)
+        if spec.default_factory is not dataclasses.MISSING:
+            key = (cls, name)
+            if key not in self.defaults:
+                try:
+                    self.defaults[key] = spec.default_factory()
+                except Exception:  # a factory that fails here: write the value
+                    self.defaults[key] = _NO_DEFAULT
+            default = self.defaults[key]
+            return default is not _NO_DEFAULT and _same(value, default)
+        return False
+
+    # -- names
+
+    def _class(self, cls: type, suffix: str) -> Ref:
+        """``cls`` named in the code, followed by ``suffix``: checked now, imported if used."""
+        module, qualname = cls.__module__, cls.__qualname__
+        if cls is _CONCRETE_PATH:
+            module, qualname = "pathlib", "Path"
+        if "<locals>" in qualname or module == "__main__":
+            raise ConfigError(f"{module}.{qualname}: the code cannot import a class defined "
+                              "in a function or in __main__; move it to a module")
+        top, _, rest = qualname.partition(".")
+        owner = sys.modules.get(module)
+        obj: Any = vars(owner).get(top) if owner is not None else None
+        found = obj
+        for part in rest.split(".") if rest else ():
+            found = getattr(found, part, None)
+        if found is not cls and not (cls is _CONCRETE_PATH and found is Path):
+            raise ConfigError(f"{module}.{qualname}: not importable under that name")
+        if cls not in self.classes:
+            self.classes[cls] = (_public_module(module, top, obj), top, obj, rest)
+        return Ref(cls, suffix)
+
+    def _used(self) -> tuple[list[tuple[Atom, Any, tuple[Any, ...]]], list[Ref]]:
+        """The statements the root needs (a value left out as a default may have made one that
+        nothing uses), in their order, and the classes the code names."""
+        index = {id(name): i for i, (name, _, _) in enumerate(self.statements)}
+        needed: set[int] = set()
+        refs: list[Ref] = []
+        seen: set[int] = set()
+        todo = [self.root]
+        while todo:
+            doc = todo.pop()
+            if id(doc) in seen:
+                continue
+            seen.add(id(doc))
+            if type(doc) is Pair:
+                todo += [doc.right, doc.left]
+            elif type(doc) is Group:
+                if type(doc.opening) is Ref:
+                    refs.append(doc.opening)
+                todo.extend(reversed(doc.items))
+            elif type(doc) is Ref:
+                refs.append(doc)
+            elif id(doc) in index:
+                needed.add(index[id(doc)])
+                todo.append(self.statements[index[id(doc)]][1])
+        return [self.statements[i] for i in sorted(needed)], refs
+
+    def source(self, docstring: str | None = None) -> str:
+        """The module's text: imports and names are settled here, once the code is known."""
+        statements, refs = self._used()
+        for ref in refs:
+            module, top, obj, rest = self.classes[ref.cls]
+            name = self.imports.name(module, top, obj)
+            ref.text = f"{name}.{rest}{ref.suffix}" if rest else f"{name}{ref.suffix}"
+        taken = self.imports.taken() | set(dir(builtins)) | {ROOT_NAME}
+        for name, _, path in statements:
+            name.text = _fresh(path, taken)
+        parts = [f'"""{docstring}"""\n'] if docstring else []
+        lines = self.imports.lines(first_party(Path.cwd()))
+        if lines:
+            parts.append("\n".join(lines) + "\n")
+        body = [_statement(name.text, doc) for name, doc, _ in statements]
+        body.append(_statement(ROOT_NAME, self.root))
+        parts.append("".join(body))
+        return "\n".join(parts)
+
+
+_NO_DEFAULT = object()
+
+
+def _statement(name: str, doc: Any) -> str:
+    out = [f"{name} = "]
+    _lay(doc, len(name) + 3, 0, 0, out)
+    out.append("\n")
+    return "".join(out)
+
+
+_NOT_NAME = re.compile(r"[^0-9A-Za-z_]+")
+
+
+def _fresh(path: tuple[Any, ...], taken: set[str]) -> str:
+    """A new variable name from the path of an object's first place (``model.dataset`` ->
+    ``model_dataset``), unlike any name in ``taken`` (which it joins)."""
+    base = _NOT_NAME.sub("_", "_".join(map(str, path))).strip("_") or "node"
+    if base[0].isdigit():
+        base = f"item_{base}"
+    name, n = base, 1
+    while name in taken or keyword.iskeyword(name):
+        n += 1
+        name = f"{base}_{n}"
+    taken.add(name)
+    return name
+
+
+def _public_module(module: str, name: str, obj: Any) -> str:
+    """The shortest imported package of ``module`` that exposes ``obj`` as ``name`` itself
+    (``schemas.train.TrainLoop`` -> ``schemas``)."""
+    parts = module.split(".")
+    for end in range(1, len(parts)):
+        candidate = sys.modules.get(".".join(parts[:end]))
+        if candidate is not None and vars(candidate).get(name) is obj:
+            return ".".join(parts[:end])
+    return module
+
+
+def python_source(root: Any, *, all_fields: bool = False, docstring: str | None = None) -> str:
+    """Python source whose run binds ``config`` to a tree equal to ``root`` (the same snapshot
+    text, the same sharing). Fields equal to their class default are left out unless
+    ``all_fields``."""
+    return Writer(root, all_fields=all_fields).source(docstring)
+
+
+# ---------------------------------------------------------------- the subcommand
+
+_EXAMPLES = """\
+examples:
+  micro-config code snapshots/run.yaml --allow schemas > my_run.py
+  python -m lm_demo.train --config my_run.py:config max_steps=100
+  micro-config code checkpoints/run/step_000200 --allow schemas --all
+  micro-config code schemas.experiments:tiny
+
+The code binds the variable 'config'. An object held at several places (a shared node, list,
+dict or set) becomes one variable, named after its first place as in the snapshot's anchors.
+Classes are imported only from the packages allowed by --allow and $MICRO_CONFIG_ALLOW (as for
+validate); the printed code imports them. exit status: 0 OK, 2 error."""
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "code",
+        help="print Python code that rebuilds a config",
+        description="Print Python source that rebuilds A: imports, one variable per shared "
+        "object, keyword arguments; fields equal to the class default are left out.\n\nA may be "
+        "a snapshot (.yaml/.yml/.json), a checkpoint folder, module:attr or path/to/file.py:attr.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("a", metavar="A", help="the config to write as code")
+    p.add_argument("--all", action="store_true", dest="all_fields",
+                   help="write every field, also those equal to the class default")
+    p.add_argument("--allow", action="append", metavar="PKG",
+                   help="a package classes may be imported from (repeatable)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .main import allowed_packages, rebuild  # main imports this module to register it
+
+    root, warned = rebuild(args.a, allowed_packages(args.allow))
+    for message in warned:
+        print("micro-config: warning: " + " ".join(message.split()), file=sys.stderr)
+    origin = args.a if re.fullmatch(r"[\w./:+-]+", args.a) else "A"
+    sys.stdout.write(python_source(
+        root, all_fields=args.all_fields, docstring=f"{origin}, as code (micro-config code)."
+    ))
+    return 0
