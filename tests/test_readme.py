@@ -196,3 +196,36 @@ def test_compare_two_runs_prints_what_the_readme_records(tmp_path):
         assert done.stdout.splitlines() == printed, f"$ {command}\n{done.stdout}"
         checked += 1
     assert checked >= 2, "the section records fewer than two diffs that can be checked"
+
+
+@pytest.mark.timeout(300)
+def test_recorded_demo_errors_are_what_the_commands_print(tmp_path):
+    """Every recorded `$ python -m lm_demo.train ...` whose output is one `error: ...` line runs
+    for real in a temporary copy of the project: exit code 2, that one line on stderr, nothing on
+    stdout. (The README's paths were recorded in a checkout at /work/main.)"""
+    project = tmp_path / "project"
+    project.mkdir()
+    copy_project(project)
+    env = {**os.environ, "MICRO_CONFIG_ROOT": str(project), "PYTHONPATH": str(project)}
+    checked = 0
+    for match in FENCE.finditer(README.read_text(encoding="utf-8")):
+        if match.group(1) not in ("", "text", "console"):
+            continue
+        for command, printed in recorded_sessions(match.group(2)):
+            words = shlex.split(command, comments=True)
+            if words[:3] != ["python", "-m", "lm_demo.train"] or len(printed) != 1:
+                continue
+            if not printed[0].startswith("error: "):
+                continue
+            done = subprocess.run(
+                [sys.executable, *words[1:]],
+                cwd=project,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            expected = printed[0].replace("/work/main/", f"{project}/")
+            assert (done.returncode, done.stdout, done.stderr) == (2, "", expected + "\n"), command
+            checked += 1
+    assert checked >= 3, "the README records fewer than three demo errors"
