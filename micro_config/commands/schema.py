@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        write_text(Path(args.output), text)
+        write_file(Path(args.output), text)
         print(f"wrote {args.output} (JSON Schema of {cls.__module__}.{cls.__qualname__})")
     return 0
 
@@ -92,13 +92,13 @@ def config_class(spec: str) -> type:
     return type(value)
 
 
-def write_text(path: Path, text: str) -> None:
+def write_file(path: Path, data: str | bytes) -> None:
     """Write via a temporary file in the same folder and ``os.replace``: all or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data.encode() if isinstance(data, str) else data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
