@@ -15,7 +15,7 @@ from micro_config import ConfigError, ConfigScript, MetaConfig
 from .checks import check_int, check_optional_int
 from .data import VALID_FILE, WikiDataConfig
 from .model import SHAPE_FIELDS, LMModelConfig, check_max_len
-from .optim import AdamWConfig
+from .optim import AdamWConfig, SGDConfig
 
 
 @dataclass
@@ -32,7 +32,7 @@ class TrainLoop(ConfigScript):
     train_dataset: WikiDataConfig = field(default_factory=WikiDataConfig)
     eval_dataset: WikiDataConfig = field(default_factory=lambda: WikiDataConfig(VALID_FILE))
     model: LMModelConfig = field(default_factory=LMModelConfig)
-    optim: AdamWConfig = field(default_factory=AdamWConfig)
+    optim: AdamWConfig | SGDConfig = field(default_factory=AdamWConfig)
     epochs: int = 5
     bsize: int = 32
     seed: int = 0

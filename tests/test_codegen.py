@@ -17,7 +17,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from micro_config import ConfigError, ConfigScriptDict, ConfigScriptList, diff, save_snapshot, to_yaml
+from micro_config import (
+    ConfigError,
+    ConfigScriptDict,
+    ConfigScriptList,
+    diff,
+    save_snapshot,
+    to_yaml,
+)
 from micro_config.commands.codegen import python_source
 from micro_config.commands.main import main
 from micro_config.tree import is_node

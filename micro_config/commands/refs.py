@@ -83,16 +83,43 @@ def _import(ref: str, module_name: str) -> Any:
 
 
 def _module_of_file(ref: str, file: Path) -> Any:
-    """The module of a ``.py`` file: by its dotted name when a folder on ``sys.path`` holds it
-    inside packages, else loaded from the file under its stem (once per process)."""
+    """The module of a ``.py`` file: imported by its dotted name when it lies in a package
+    (folders with ``__init__.py``; the folder above the top one is added at the end of
+    ``sys.path`` if the package is not importable otherwise), else loaded from the file under
+    its own name (once per process)."""
     if not file.is_file():
         raise ConfigError(f"{ref}: no such file {str(file)!r}")
     path = file.resolve()
-    name = _dotted_name(path)
-    if name is not None:
-        module = _import(ref, name)
-        if Path(getattr(module, "__file__", "") or "").resolve() == path:
-            return module
+    top = path.parent
+    while (top / "__init__.py").is_file():
+        top = top.parent
+    parts = path.relative_to(top).with_suffix("").parts
+    if len(parts) > 1 and all(p.isidentifier() for p in parts):
+        name = ".".join(parts)
+        module = _import_file_module(name, path)
+        if module is None and str(top) not in sys.path:
+            sys.path.append(str(top))
+            module = _import_file_module(name, path)
+        if module is None:
+            raise ConfigError(f"{ref}: {name} imports another file than {file}")
+        return module
+    return _load_file(ref, path)
+
+
+def _import_file_module(name: str, path: Path) -> Any:
+    """The module ``name`` if it imports and is the file ``path``, else None."""
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError:
+        return None
+    except Exception as err:
+        raise ConfigError(f"{path}: importing {name} failed: {_one_line(err)}") from None
+    found = getattr(module, "__file__", None)
+    return module if found and Path(found).resolve() == path else None
+
+
+def _load_file(ref: str, path: Path) -> Any:
+    """A ``.py`` file outside any package, as the module named after it."""
     name = path.stem
     known = sys.modules.get(name)
     if known is not None:
@@ -104,33 +131,15 @@ def _module_of_file(ref: str, file: Path) -> Any:
         raise ConfigError(f"{ref}: {path.name} is not a module name (letters, digits, _)")
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise ConfigError(f"{ref}: cannot load {file}")
+        raise ConfigError(f"{ref}: cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # classes defined in the file are found under this name
     try:
         spec.loader.exec_module(module)
     except Exception as err:
         del sys.modules[name]
-        raise ConfigError(f"{ref}: importing {file} failed: {_one_line(err)}") from None
+        raise ConfigError(f"{ref}: importing {path} failed: {_one_line(err)}") from None
     return module
-
-
-def _dotted_name(path: Path) -> str | None:
-    """``pkg.sub.mod`` for a file inside packages (folders with ``__init__.py``) under a folder
-    on ``sys.path``, or None."""
-    for entry in sys.path:
-        try:
-            base = Path(entry or os.getcwd()).resolve()
-            rel = path.relative_to(base)
-        except (OSError, ValueError):
-            continue
-        parts = rel.with_suffix("").parts
-        folders = [base.joinpath(*parts[:i]) for i in range(1, len(parts))]
-        if all((folder / "__init__.py").is_file() for folder in folders) and all(
-            p.isidentifier() for p in parts
-        ):
-            return ".".join(parts)
-    return None
 
 
 def _one_line(error: BaseException) -> str:
