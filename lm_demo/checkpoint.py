@@ -282,11 +282,11 @@ def check_folder_free(home: Path, snapshot: Path, overwrite: bool) -> list[Path]
     Returns the checkpoints a new run will delete."""
     old = list_checkpoints(home)
     if old and not overwrite:
-        from .console import shown
+        from .console import launcher, shown
 
         raise ConfigError(
             f"{shown(home)} holds another run's checkpoints (newest {old[-1].name}): continue "
-            f"it with `python -m lm_demo.resume {shown(home)}`, start over with --overwrite "
+            f"it with `{' '.join(launcher())} -m lm_demo.resume {shown(home)}`, start over with --overwrite "
             "(overwrite=True; deletes them), or set save_checkpoint_dir (and run_name) to a "
             "new folder",
             "save_checkpoint_dir",

@@ -22,15 +22,24 @@ class Stopped(KeyboardInterrupt):
         self.advice = advice
 
 
+def first_process() -> bool:
+    """Whether this is rank 0 of a torchrun job (or the only process): the one that talks."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 def warn(message: str) -> None:
-    """One ``warning:`` line on stderr; the same warning is given once per process."""
-    if message not in _warned:
+    """One ``warning:`` line on stderr; the same warning is given once per process, and by
+    rank 0 only (every rank makes the same checks)."""
+    if message not in _warned and first_process():
         _warned.add(message)
         print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def fail(err: ConfigError | str) -> int:
-    print("error: " + str(err).replace("\n", " "), file=sys.stderr, flush=True)
+    """Print ``error: ...`` (one line) and return 2. An error every rank agreed on (see
+    ``Dist.agree``) is printed by rank 0 only; one a single rank met, by that rank."""
+    if first_process() or not getattr(err, "agreed", False):
+        print("error: " + str(err).replace("\n", " "), file=sys.stderr, flush=True)
     return 2
 
 
@@ -41,8 +50,9 @@ def guarded(body: Callable[[], Any]) -> int:
     except ConfigError as err:
         return fail(err)
     except KeyboardInterrupt as stop:
-        advice = getattr(stop, "advice", "interrupted")
-        print(f"\n{advice}", file=sys.stderr, flush=True)
+        if first_process():
+            advice = getattr(stop, "advice", "interrupted")
+            print(f"\n{advice}", file=sys.stderr, flush=True)
         return 130
     return 0
 
@@ -112,6 +122,15 @@ def shown(path: str | os.PathLike[str]) -> str:
         return str(absolute)
 
 
+def launcher() -> list[str]:
+    """How this process was started, as typed: ``python`` or, under torchrun, ``torchrun``
+    with its process count (multi-node options are the user's to repeat)."""
+    if "TORCHELASTIC_RUN_ID" in os.environ or int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        per_node = os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", "1"))
+        return ["torchrun", f"--nproc_per_node={per_node}"]
+    return ["python"]
+
+
 def typed_command(module: str, args: list[str]) -> list[str]:
     """The command as a user types it, for a snapshot's ``meta.argv`` (no machine path)."""
-    return ["python", "-m", module, *args]
+    return [*launcher(), "-m", module, *args]

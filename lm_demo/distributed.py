@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,11 +80,17 @@ def process_group(placement: Placement, device: str) -> Iterator[None]:
     if device.startswith("cuda"):
         torch.cuda.set_device(torch.device(device))
     dist.init_process_group(backend, timeout=datetime.timedelta(minutes=10))
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # torchrun stopping us: clean up
     try:
         yield
     finally:
+        signal.signal(signal.SIGTERM, previous)
         with contextlib.suppress(Exception):  # a peer already gone: nothing left to agree on
             dist.destroy_process_group()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @dataclass
@@ -156,6 +163,7 @@ class Dist:
                     message, path
                 )
         if error is not None:
+            error.agreed = self.world_size > 1  # every rank raises it: rank 0 prints it
             raise error
         return result
 
@@ -180,20 +188,28 @@ def launch(check: Callable[[Any], None], body: Callable[[Any], Any], determinist
 
     def run() -> None:
         placement = Placement.from_env()
-        check(MetaConfig(verbose=False))
+        prepare_determinism(deterministic)
         if not placement.distributed:
+            check(MetaConfig(verbose=False))  # before torch is imported
             body(MetaConfig(verbose=False))
             return
-        prepare_determinism(deterministic)
         device = local_device(placement)
         with process_group(placement, device):
-            body(metaconfig_for(placement, device))
+            metaconfig = metaconfig_for(placement, device)
+            Dist.current().agree(lambda: check(metaconfig))
+            body(metaconfig)
 
     return guarded(run)
 
 
 def metaconfig_for(placement: Placement, device: str) -> Any:
-    """A MetaConfig placing this process: its device (and rank, world size, local rank)."""
+    """A MetaConfig placing this process: its device, rank, world size and local rank."""
     from micro_config import MetaConfig
 
-    return MetaConfig(verbose=False, device=device)
+    return MetaConfig(
+        verbose=False,
+        device=device,
+        rank=placement.rank,
+        world_size=placement.world_size,
+        local_rank=placement.local_rank,
+    )

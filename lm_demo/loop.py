@@ -40,7 +40,7 @@ from .checkpoint import (
     now,
     step_name,
 )
-from .console import Stopped, shown, warn
+from .console import Stopped, launcher, shown, warn
 from .distributed import Dist
 from .metrics import MetricsLog
 from .state import Cursor, reseed_rank, set_rank_rng, setup_torch
@@ -491,11 +491,11 @@ def interrupted_advice(saver: Checkpointer, snapshot: Path) -> str:
     if saver.last is not None and saver.last.is_dir():
         return (
             f"interrupted; {saver.last.name} is the newest checkpoint: continue with "
-            f"`python -m lm_demo.resume {shown(snapshot)}`"
+            f"`{' '.join(launcher())} -m lm_demo.resume {shown(snapshot)}`"
         )
     return (
         "interrupted before the first checkpoint, so there is nothing to resume: start again "
-        f"with `python -m lm_demo.train --from {shown(snapshot)}`"
+        f"with `{' '.join(launcher())} -m lm_demo.train --from {shown(snapshot)}`"
     )
 
 
@@ -503,7 +503,7 @@ def finished_summary(snapshot: Path, home: Path, step: int) -> str:
     return (
         f"finished at step {step}. snapshot: {shown(snapshot)}; checkpoints: {shown(home)} "
         f"(newest {step_name(step)}). Train further with "
-        f"`python -m lm_demo.resume {shown(snapshot)} epochs=N` (or max_steps=N)"
+        f"`{' '.join(launcher())} -m lm_demo.resume {shown(snapshot)} epochs=N` (or max_steps=N)"
     )
 
 

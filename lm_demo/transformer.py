@@ -12,22 +12,22 @@ from torch.nn import functional as F
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention where each position sees only itself and earlier positions.
 
-    ``attn_dim`` is the size of one head (as in the original demo), so the projections map
-    ``hidden_dim`` to ``heads * attn_dim`` and back.
+    ``head_dim`` is the size of one head, so the projections map ``hidden_dim`` to
+    ``heads * head_dim`` and back. ``dropout`` applies to the attention weights.
     """
 
-    def __init__(self, hidden_dim: int, heads: int, attn_dim: int, dropout: float) -> None:
+    def __init__(self, hidden_dim: int, heads: int, head_dim: int, dropout: float) -> None:
         super().__init__()
         self.heads = heads
-        self.attn_dim = attn_dim
-        self.qkv = nn.Linear(hidden_dim, 3 * heads * attn_dim)
-        self.out = nn.Linear(heads * attn_dim, hidden_dim)
+        self.head_dim = head_dim
+        self.qkv = nn.Linear(hidden_dim, 3 * heads * head_dim)
+        self.out = nn.Linear(heads * head_dim, hidden_dim)
         self.dropout = dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, length, _ = x.shape
-        q, k, v = self.qkv(x).view(batch, length, 3, self.heads, self.attn_dim).unbind(2)
-        q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (batch, heads, length, attn_dim)
+        q, k, v = self.qkv(x).view(batch, length, 3, self.heads, self.head_dim).unbind(2)
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (batch, heads, length, head_dim)
         mixed = F.scaled_dot_product_attention(
             q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0
         )
@@ -38,18 +38,24 @@ class Block(nn.Module):
     """Pre-LN transformer block: x + attn(ln(x)), then x + mlp(ln(x))."""
 
     def __init__(
-        self, hidden_dim: int, heads: int, attn_dim: int, intermediate_dim: int, dropout: float
+        self,
+        hidden_dim: int,
+        heads: int,
+        head_dim: int,
+        intermediate_dim: int,
+        attn_dropout: float,
+        resid_dropout: float,
     ) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(hidden_dim)
-        self.attn = CausalSelfAttention(hidden_dim, heads, attn_dim, dropout)
+        self.attn = CausalSelfAttention(hidden_dim, heads, head_dim, attn_dropout)
         self.ln2 = nn.LayerNorm(hidden_dim)
         self.mlp = nn.Sequential(
             nn.Linear(hidden_dim, intermediate_dim),
             nn.GELU(),
             nn.Linear(intermediate_dim, hidden_dim),
         )
-        self.drop = nn.Dropout(dropout)
+        self.drop = nn.Dropout(resid_dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.drop(self.attn(self.ln1(x)))
@@ -65,18 +71,20 @@ class LMModel(nn.Module):
         max_len: int,
         heads: int,
         hidden_dim: int,
-        attn_dim: int,
+        head_dim: int,
         intermediate_dim: int,
         num_blocks: int,
-        dropout: float,
+        attn_dropout: float,
+        resid_dropout: float,
     ) -> None:
         super().__init__()
         self.max_len = max_len
         self.tok_emb = nn.Embedding(vocab_size, hidden_dim)
         self.pos_emb = nn.Embedding(max_len, hidden_dim)
-        self.drop = nn.Dropout(dropout)
+        self.drop = nn.Dropout(resid_dropout)
         self.blocks = nn.ModuleList(
-            Block(hidden_dim, heads, attn_dim, intermediate_dim, dropout) for _ in range(num_blocks)
+            Block(hidden_dim, heads, head_dim, intermediate_dim, attn_dropout, resid_dropout)
+            for _ in range(num_blocks)
         )
         self.ln_f = nn.LayerNorm(hidden_dim)
         self.head = nn.Linear(hidden_dim, vocab_size, bias=False)

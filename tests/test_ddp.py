@@ -1,0 +1,166 @@
+"""The demo under torchrun: 2 CPU processes (gloo), one writer, the same config everywhere,
+exact resume after SIGKILL of the whole job, the world size kept (tiny model, short runs)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from demo_runs import ROOT, LmRuns, call, env_for, losses, names, same_params, tiny_args
+
+from lm_demo.distributed import CUBLAS_WORKSPACE, Placement, prepare_determinism
+from micro_config import read_meta
+
+# dropout 0: one process and two draw no random masks, so their losses can be compared
+DDP = (
+    "max_steps=12",
+    "model.transformer_config.attn_dropout=0.0",
+    "model.transformer_config.resid_dropout=0.0",
+    "eval_every=6",
+)
+LIMIT = 150  # seconds for one torchrun launch on a busy 2-core machine
+
+
+def torchrun(*args: str, root: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``torchrun --standalone --nproc_per_node=2 ARGS`` in its own session (so a SIGKILL of
+    the job stays inside it)."""
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *args],
+        capture_output=True,
+        text=True,
+        timeout=LIMIT,
+        cwd=ROOT,
+        env={**env_for(root), "OMP_NUM_THREADS": "1", **(env or {})},
+        start_new_session=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def two_process_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One uninterrupted 2-process run of DDP, shared by the tests of this module."""
+    root = tmp_path_factory.mktemp("ddp")
+    out = torchrun("-m", "lm_demo.train", *tiny_args(*DDP), root=root)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return root
+
+
+@pytest.mark.timeout(LIMIT)
+def test_two_processes_write_one_snapshot_and_one_set_of_checkpoints(two_process_run: Path) -> None:
+    root = two_process_run
+    assert sorted(p.name for p in (root / "snap").iterdir()) == ["run.yaml"]
+    assert sorted(p.name for p in (root / "ck").iterdir()) == [
+        "metrics.jsonl", "step_000003", "step_000006", "step_000009", "step_000012",
+    ]  # fmt: skip
+    meta = read_meta(root / "snap/run.yaml")
+    assert (meta["world_size"], meta["status"], meta["step"]) == (2, "finished", 12)
+    assert meta["argv"][:3] == ["torchrun", "--nproc_per_node=2", "-m"]
+    assert [s for s, _ in losses(root / "ck")] == list(range(1, 13))  # each step once
+    state = torch.load(root / "ck/step_000012/state.pt", weights_only=True)
+    assert state["world_size"] == 2 and len(state["rng_by_rank"]) == 2
+    assert not torch.equal(state["rng_by_rank"][0]["torch"], state["rng_by_rank"][1]["torch"])
+
+
+@pytest.mark.timeout(LIMIT)
+def test_one_and_two_processes_follow_the_same_loss_curve(
+    two_process_run: Path, lm_runs: LmRuns, tmp_path: Path
+) -> None:
+    one = lm_runs.copy(tmp_path, *DDP)
+    single, double = losses(one / "ck"), losses(two_process_run / "ck")
+    assert [s for s, _ in single] == [s for s, _ in double]
+    for (_, a), (_, b) in zip(single, double, strict=True):
+        assert a == pytest.approx(b, rel=1e-5, abs=1e-6)  # same global batches, other sum order
+    tokens = [r["tokens"] for r in read_metrics_of(two_process_run) if "loss" in r]
+    assert tokens == [step * 16 * 31 for step in range(1, 13)]  # global, not one rank's
+
+
+def read_metrics_of(root: Path) -> list[dict]:
+    from lm_demo.metrics import read_metrics
+
+    return read_metrics(root / "ck/metrics.jsonl")
+
+
+@pytest.mark.timeout(2 * LIMIT)
+def test_sigkill_of_the_whole_job_then_resume_is_exact(two_process_run: Path, tmp_path: Path) -> None:
+    killed = torchrun("-m", "lm_demo.train", *tiny_args(*DDP), root=tmp_path, env={"LM_DEMO_KILL_AT": "9:save"})
+    assert killed.returncode != 0
+    assert names(tmp_path / "ck") == ["step_000003", "step_000006"]  # step 9 was half-written
+    out = torchrun("-m", "lm_demo.resume", "snap/run.yaml", root=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    final = torch.load(tmp_path / "ck/step_000012/model.pt", weights_only=True)
+    reference = torch.load(two_process_run / "ck/step_000012/model.pt", weights_only=True)
+    assert same_params(reference, final)
+    assert losses(tmp_path / "ck") == losses(two_process_run / "ck")
+    assert not list((tmp_path / "ck").glob(".step_*"))
+
+
+@pytest.mark.timeout(LIMIT)
+def test_another_world_size_is_refused_unless_allowed(two_process_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(two_process_run, tmp_path, dirs_exist_ok=True)
+    code, _, err = call("lm_demo.resume", "snap/run.yaml", "max_steps=13", root=tmp_path)
+    assert code == 2
+    assert err.startswith("error: checkpoint ") and len(err.splitlines()) == 1
+    assert "written by 2 process(es), this run has 1" in err and "--allow-world-size-change" in err
+    assert names(tmp_path / "ck")[-1] == "step_000012"
+    code, _, err = call(
+        "lm_demo.resume", "snap/run.yaml", "max_steps=13", "--allow-world-size-change", root=tmp_path
+    )
+    assert code == 0, err
+    assert "equivalent, not bit-identical" in err
+    assert read_meta(tmp_path / "snap/run.yaml")["world_size"] == 1
+
+
+MISMATCH = """
+import os, sys
+from lm_demo.console import run_command
+from lm_demo.train import main
+args = sys.argv[1:] + (["seed=1"] if os.environ["RANK"] == "1" else [])
+run_command(lambda: main(args))
+"""
+
+
+@pytest.mark.timeout(LIMIT)
+def test_a_rank_with_another_config_stops_every_rank(tmp_path: Path) -> None:
+    script = tmp_path / "mismatch.py"
+    script.write_text(MISMATCH)
+    out = torchrun(str(script), *tiny_args("max_steps=2"), root=tmp_path)
+    assert out.returncode != 0
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: rank(s) 1 run another config than rank 0 (hash of the resolved snapshot differs):"
+        " give every process the same command, files and code"
+    ]
+    assert "lm_demo/" not in out.stderr and "micro_config/" not in out.stderr  # no worker traceback
+    assert not (tmp_path / "ck").exists() and not (tmp_path / "snap").exists()
+
+
+def test_placement_comes_from_torchruns_environment() -> None:
+    assert Placement.from_env({}) == Placement(0, 1, 0)
+    placed = Placement.from_env({"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1"})
+    assert (placed.rank, placed.world_size, placed.local_rank, placed.distributed) == (3, 4, 1, True)
+
+
+def test_deterministic_runs_set_the_cublas_workspace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    prepare_determinism(False)
+    assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ
+    prepare_determinism(True)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == CUBLAS_WORKSPACE
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")  # the user's own choice stays
+    prepare_determinism(True)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU on this machine: CUDA cases skipped")
+def test_a_deterministic_cuda_run_repeats_bit_for_bit(tmp_path: Path) -> None:
+    args = tiny_args("max_steps=3", "model.device=cuda")
+    for name in ("a", "b"):
+        out = subprocess.run([sys.executable, "-m", "lm_demo.train", *args], capture_output=True,
+                             text=True, cwd=ROOT, env=env_for(tmp_path / name), timeout=LIMIT)  # fmt: skip
+        assert out.returncode == 0, out.stderr
+    assert losses(tmp_path / "a/ck") == losses(tmp_path / "b/ck")
