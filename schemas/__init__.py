@@ -32,10 +32,11 @@ def default_train() -> TrainLoop:
             max_len=max_len,
             heads=4,
             hidden_dim=128,
-            attn_dim=32,
+            head_dim=32,
             intermediate_dim=512,
             num_blocks=2,
-            dropout=0.1,
+            attn_dropout=0.1,
+            resid_dropout=0.1,
         ),
     )
     return TrainLoop(

@@ -7,35 +7,52 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from micro_config import ConfigError, ConfigScript, MetaConfig, ModelConfigScript
+from micro_config.snapshot.migrate import migration, rename_fields
 
 from .checks import check_float, check_int
 from .data import WikiDataConfig
 
 # The fields that fix the parameters' shapes: a checkpoint only fits a model that agrees on them.
-SHAPE_FIELDS = ("max_len", "heads", "hidden_dim", "attn_dim", "intermediate_dim", "num_blocks")
+SHAPE_FIELDS = ("max_len", "heads", "hidden_dim", "head_dim", "intermediate_dim", "num_blocks")
 
 
 @dataclass
 class TransformerConfig(ConfigScript):
-    """Hyperparameters of the decoder-only transformer. ``attn_dim`` is the size of one
-    attention head (as in the original demo), so ``hidden_dim`` need not divide by ``heads``."""
+    """Hyperparameters of the decoder-only transformer. ``head_dim`` is the size of one
+    attention head, so ``hidden_dim`` need not divide by ``heads``.
 
+    Version 2: ``attn_dim`` is now ``head_dim``, and the one ``dropout`` is now two rates (see
+    the migration below, which reads version-1 snapshots)."""
+
+    __version__ = 2
     max_len: int = 64
     heads: int = 4
     hidden_dim: int = 128
-    attn_dim: int = 32
+    head_dim: int = 32  # the size of one attention head
     intermediate_dim: int = 512
     num_blocks: int = 2
-    dropout: float = 0.1
+    attn_dropout: float = 0.1  # on the attention weights
+    resid_dropout: float = 0.1  # on the embeddings and on each block's residual branches
 
     def __post_init__(self) -> None:
         check_int(self.max_len, "max_len", 2)
-        for name in ("heads", "hidden_dim", "attn_dim", "intermediate_dim", "num_blocks"):
+        for name in ("heads", "hidden_dim", "head_dim", "intermediate_dim", "num_blocks"):
             check_int(getattr(self, name), name, 1)
-        check_float(self.dropout, "dropout", 0.0, 1.0, high_open=True)
+        for name in ("attn_dropout", "resid_dropout"):
+            check_float(getattr(self, name), name, 0.0, 1.0, high_open=True)
 
     def unroll(self, metaconfig: MetaConfig) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+rename_fields(TransformerConfig, 1, attn_dim="head_dim")
+
+
+@migration(TransformerConfig, 1)
+def _split_dropout(fields: dict[str, Any]) -> None:
+    """Version 1 had one ``dropout`` for both places: both rates keep it (the same model)."""
+    if "dropout" in fields:  # absent: both rates take their defaults
+        fields["attn_dropout"] = fields["resid_dropout"] = fields.pop("dropout")
 
 
 @dataclass

@@ -75,8 +75,8 @@ def test_dataset_errors_name_the_problem(tmp_path: Path) -> None:
 def make_model(dropout: float = 0.0) -> LMModel:
     torch.manual_seed(0)
     return LMModel(
-        256, 16, heads=2, hidden_dim=32, attn_dim=8, intermediate_dim=64, num_blocks=2,
-        dropout=dropout,
+        256, 16, heads=2, hidden_dim=32, head_dim=8, intermediate_dim=64, num_blocks=2,
+        attn_dropout=dropout, resid_dropout=dropout,
     )  # fmt: skip
 
 

@@ -3,6 +3,7 @@ from the future, the versions table, and the demo's real old run (tests/data/v1)
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -288,3 +289,85 @@ def test_a_failing_migration_leaves_the_original_intact(
     assert "Broken from version 1 to 2 failed" in err and err.count("\n") == 1
     assert old.read_text() == text
     assert [p.name for p in tmp_path.iterdir()] == ["old.yaml"]  # no temporary left behind
+
+
+# ---------------------------------------------------------------- the demo's real old run
+
+
+def test_the_demo_snapshot_written_before_the_change_loads_through_the_migration() -> None:
+    from schemas import TrainLoop
+
+    with pytest.warns(MigrationWarning, match=r"TransformerConfig version 1 -> 2 \(1 node\)"):
+        config = load_snapshot(OLD_RUN / "snapshot.yaml", TrainLoop)
+    t = config.model.transformer_config
+    assert (t.head_dim, t.attn_dropout, t.resid_dropout, t.hidden_dim) == (4, 0.1, 0.1, 8)
+    assert config.model.dataset is config.train_dataset  # sharing kept
+
+
+def test_migrate_rewrites_the_real_old_snapshot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from micro_config.commands.main import main
+    from schemas import TrainLoop
+
+    old = tmp_path / "old.yaml"
+    old.write_bytes((OLD_RUN / "snapshot.yaml").read_bytes())
+    new = tmp_path / "new.yaml"
+    assert main(["migrate", str(old), "-o", str(new), "--allow", "schemas"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "migrated: schemas.model.TransformerConfig version 1 -> 2 (1 node)"
+    assert out[1:6] == [
+        "model.transformer_config.attn_dim: 4 -> <absent>",
+        "model.transformer_config.dropout: 0.1 -> <absent>",
+        "model.transformer_config.head_dim: <absent> -> 4",
+        "model.transformer_config.attn_dropout: <absent> -> 0.1",
+        "model.transformer_config.resid_dropout: <absent> -> 0.1",
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        migrated = load_snapshot(new, TrainLoop)
+    with pytest.warns(MigrationWarning):
+        assert migrated == load_snapshot(old, TrainLoop)
+    # what today's code writes for that config is what migrate wrote: diff finds nothing
+    fresh = save_snapshot(migrated, tmp_path / "fresh.yaml")
+    assert main(["diff", str(new), str(fresh)]) == 0
+    assert main(["diff", str(old), str(new)]) == 1  # and the old file differs by those 5 lines
+    assert len(capsys.readouterr().out.splitlines()) == 5
+    assert old.read_bytes() == (OLD_RUN / "snapshot.yaml").read_bytes()
+
+
+@pytest.fixture
+def old_run_copy(tmp_path: Path) -> Path:
+    """A project root holding a copy of tests/data/v1 at the same relative place."""
+    shutil.copytree(OLD_RUN, tmp_path / "tests" / "data" / "v1")
+    return tmp_path
+
+
+def test_resume_of_an_old_checkpoint_through_the_migration_is_exact(old_run_copy: Path) -> None:
+    import torch
+    from demo_runs import call
+
+    run = old_run_copy / "tests" / "data" / "v1" / "run"
+    shutil.rmtree(run / "step_000002")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MigrationWarning)
+        code, out, err = call("lm_demo.resume", str(run / "step_000001"), root=old_run_copy)
+    assert code == 0, err
+    assert "resuming from" in out
+    again = torch.load(run / "step_000002" / "model.pt", weights_only=True)
+    before = torch.load(OLD_RUN / "run" / "step_000002" / "model.pt", weights_only=True)
+    assert again.keys() == before.keys() and all(torch.equal(again[k], before[k]) for k in again)
+    assert (run / "metrics.jsonl").read_text() == (OLD_RUN / "run" / "metrics.jsonl").read_text()
+
+
+def test_train_from_an_old_snapshot_reproduces_its_losses(old_run_copy: Path) -> None:
+    from demo_runs import call
+
+    snapshot = old_run_copy / "tests" / "data" / "v1" / "snapshot.yaml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MigrationWarning)
+        code, _, err = call(
+            "lm_demo.train", "--from", str(snapshot), "save_checkpoint_dir=again",
+            "snapshot_dir=again", root=old_run_copy,
+        )
+    assert code == 0, err
+    metrics = (old_run_copy / "again" / "metrics.jsonl").read_text()
+    assert metrics == (OLD_RUN / "run" / "metrics.jsonl").read_text()

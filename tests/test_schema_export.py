@@ -182,7 +182,7 @@ def test_the_snapshots_a_demo_run_writes_are_valid(
 
 DEMO_CASES = [
     ("config.bsize", "32", False),  # wrong type
-    ("config.model.transformer_config.dropout", True, False),  # a bool is not a float
+    ("config.model.transformer_config.attn_dropout", True, False),  # a bool is not a float
     ("config.optim.lrr", 0.1, False),  # unknown field
     ("config.optim._target_", "schemas.optim.AdamW", False),  # wrong _target_
     ("config.optim._target_", "schemas.data.WikiDataConfig", False),  # a class that does not fit

@@ -68,7 +68,8 @@ def test_override_keeps_sharing() -> None:
     ("make", "path"),
     [
         (lambda: TransformerConfig(heads=0), "heads"),
-        (lambda: TransformerConfig(dropout=1.0), "dropout"),
+        (lambda: TransformerConfig(attn_dropout=1.0), "attn_dropout"),
+        (lambda: TransformerConfig(resid_dropout=-0.1), "resid_dropout"),
         (lambda: TransformerConfig(num_blocks=-1), "num_blocks"),
         (lambda: TransformerConfig(hidden_dim=True), "hidden_dim"),
         (lambda: WikiDataConfig(max_len=1), "max_len"),
@@ -158,7 +159,8 @@ def test_valid_overrides_round_trip_through_yaml(hidden, heads, dropout, lr, bet
         **{
             "model.transformer_config.hidden_dim": hidden,
             "model.transformer_config.heads": heads,
-            "model.transformer_config.dropout": dropout,
+            "model.transformer_config.attn_dropout": dropout,
+            "model.transformer_config.resid_dropout": dropout / 2,
             "optim.lr": lr,
             "optim.betas": betas,
             "max_steps": max_steps,
