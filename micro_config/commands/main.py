@@ -22,7 +22,9 @@ from ..errors import ConfigError, did_you_mean, short_repr
 from ..snapshot.files import read_data, read_text, snapshot_file
 from ..tree import is_node
 from . import codegen as code_command
+from . import graph as graph_command
 from . import migrate as migrate_command
+from . import schema as schema_command
 from .diff import diff_data
 from .report import change_json, format_change, path_lines, use_color
 
@@ -264,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a package classes may be imported from (repeatable)")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.set_defaults(run=run_validate)
-    for command in (migrate_command, code_command):  # commands/<name>.py: add_parser(sub) and run(args)
+    for command in (migrate_command, code_command, schema_command, graph_command):  # commands/<name>.py: add_parser(sub) and run(args)
         command.add_parser(sub)
     return parser
 

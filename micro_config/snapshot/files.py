@@ -111,14 +111,23 @@ def _file_mode(path: Path) -> int:
 
 
 def save_snapshot(
-    config: Any, path: str | os.PathLike[str], *, meta: Mapping[str, Any] | None = None
+    config: Any,
+    path: str | os.PathLike[str],
+    *,
+    meta: Mapping[str, Any] | None = None,
+    schema: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write ``config`` as a snapshot document to ``path`` (YAML or JSON by suffix), creating
-    parent folders, atomically. Returns the path."""
+    parent folders, atomically. Returns the path. ``schema``: a JSON Schema URL or path, named
+    in a first ``# yaml-language-server: $schema=`` line (YAML)."""
     from .dump import document_text
 
     target = Path(path)
     text = document_text(config, provenance(meta), _format(target), FORMAT_VERSION)
+    if schema is not None:  # for editors (micro-config schema writes the schema)
+        if _format(target) != "yaml" or "\n" in os.fspath(schema):
+            raise ConfigError(f"{target}: only a YAML snapshot names its schema (a comment line; JSON has none)")
+        text = f"# yaml-language-server: $schema={os.fspath(schema)}\n{text}"
     target.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(target, text)
     return target
