@@ -275,7 +275,7 @@ def test_bad_inputs_are_config_errors(tmp_path) -> None:
         diff(tmp_path, Root())
     with pytest.raises(ConfigError, match="not a snapshot"):
         diff(tmp_path / "notes.txt", Root())
-    with pytest.raises(ConfigError, match="cannot diff a int"):
+    with pytest.raises(ConfigError, match="cannot read 3 as a config"):
         diff(3, Root())
     (tmp_path / "bad.yaml").write_text("config: [\n")
     with pytest.raises(ConfigError, match="bad.yaml"):

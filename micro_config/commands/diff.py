@@ -4,7 +4,9 @@ Everything here works on *normalised data* (docs/format.md): a config node is a 
 key is ``_target_``, a marker is ``{_type_, value}``, and a shared node is one and the same Python
 object at every place. Files are parsed into that form without importing any class, so diffing
 any file is safe. The walk pairs the nodes of the two trees and is memoised on the identity of
-each pair, so it costs time linear in the distinct nodes: an alias bomb is cheap.
+each pair, so it costs time linear in the distinct nodes: an alias bomb is cheap. What the
+children of a data value are (:func:`entries`) is stated here once, for the diff and for
+``show --paths``, which walks it with the format's one walk over data (``format.walk``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..snapshot.files import read_data
+from ..snapshot.format import TARGET, TYPE
+from ..snapshot.gcpause import gc_paused
 
-TARGET = "_target_"
-TYPE = "_type_"
 # Marker kinds whose payload is a value, not a ConfigScriptList/Dict to walk into.
 BUILTIN_MARKERS = frozenset({"tuple", "set", "frozenset", "path", "dict", "float"})
 
@@ -97,6 +99,12 @@ def walk_items(kids: dict[str, Any] | list[Any]) -> Iterator[tuple[str, Any]]:
     else:
         for index, child in enumerate(kids):
             yield str(index), child
+
+
+def children(value: Any) -> Iterator[tuple[str, Any]] | None:
+    """:func:`entries` in the form ``format.walk`` takes: ``(key, child)`` pairs, or None."""
+    kids = entries(value)
+    return None if kids is None else walk_items(kids)
 
 
 def join(path: str, key: str) -> str:
@@ -247,7 +255,8 @@ def _kind(value: Any) -> str:
 def diff_data(a: Any, b: Any, root: str = "") -> list[Change]:
     """The changes from normalised data ``a`` to normalised data ``b``, paths under ``root``."""
     differ = _Differ()
-    differ.walk(root, a, b, None)
+    with gc_paused():  # room on the stack for data as deep as the format allows
+        differ.walk(root, a, b, None)
     return differ.changes()
 
 

@@ -8,7 +8,6 @@ module the user names. Exit codes follow diff(1): 0 same / OK, 1 different, 2 er
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import re
@@ -18,66 +17,30 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ..errors import ConfigError, did_you_mean, short_repr
-from ..snapshot.files import read_data, read_text, snapshot_file
+from ..errors import ConfigError
+from ..paths import project_root
+from ..snapshot.files import read_data, read_text, snapshot_file, snapshot_format
 from ..tree import is_node
 from . import codegen as code_command
 from . import graph as graph_command
 from . import migrate as migrate_command
 from . import schema as schema_command
 from .diff import diff_data
+from .refs import importable_cwd, is_ref, load_ref
 from .report import change_json, format_change, path_lines, use_color
 
 PROG = "micro-config"
 ALLOW_ENV = "MICRO_CONFIG_ALLOW"
-_OBJECT_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 # ---------------------------------------------------------------- resolving A and B
 
 
-def import_object(spec: str) -> Any:
-    """The config named by ``module:attr``: the attribute itself, or what calling it with no
-    argument returns (a function such as ``schemas:default_train``, or a config class)."""
-    module_name, _, attr = spec.partition(":")
-    importable_cwd()
-    try:
-        value: Any = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        raise ConfigError(f"{spec}: no module named {err.name!r}") from None
-    except Exception as err:  # the user's module failed: say so in one line
-        raise ConfigError(f"{spec}: importing {module_name} failed: {_one_line(err)}") from None
-    owner = module_name
-    for name in attr.split("."):
-        if not hasattr(value, name):
-            public = [n for n in dir(value) if not n.startswith("_")]
-            raise ConfigError(f"{spec}: {owner} has no {name!r}{did_you_mean(name, public)}")
-        value = getattr(value, name)
-        owner = f"{owner}.{name}"
-    if not is_node(value) and callable(value):
-        try:
-            value = value()
-        except Exception as err:
-            raise ConfigError(f"{spec}: calling it failed: {_one_line(err)}") from None
-    if not is_node(value):
-        raise ConfigError(f"{spec}: holds {type(value).__name__} {short_repr(value)}, not a config object")
-    return value
-
-
-def importable_cwd() -> None:
-    """Let modules in the current folder import, as under ``python -m`` (the console script's
-    ``sys.path`` starts with its own folder instead)."""
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
-
-
-def is_object_spec(spec: str) -> bool:
-    """``module:attr`` rather than a path (an existing file wins)."""
-    return bool(_OBJECT_SPEC.match(spec)) and not Path(spec).exists()
-
-
 def load_source(spec: str) -> tuple[Any, dict[str, Any]]:
-    """``(tree, meta)`` as normalised data for a command-line argument."""
-    return read_data(import_object(spec) if is_object_spec(spec) else Path(spec))
+    """``(tree, meta)`` as normalised data for a command-line argument (a PATH that does not
+    exist here is also tried relative to the project root)."""
+    if is_ref(spec) and not os.path.lexists(project_root() / spec):
+        return read_data(load_ref(spec))
+    return read_data(Path(spec), from_root=True)
 
 
 # ---------------------------------------------------------------- validate
@@ -98,27 +61,52 @@ def allowed_packages(given: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.strip() for item in raw for p in item.split(",") if p.strip()))
 
 
+def project_packages(root: Path | None = None) -> tuple[str, ...]:
+    """The project's own packages, allowed by default: the folders of the project root
+    (:func:`micro_config.paths.project_root`) that hold an ``__init__.py``, except names of
+    the standard library. Anything else (stdlib, site-packages) still needs ``--allow``."""
+    root = project_root() if root is None else root
+    try:
+        entries = sorted(os.listdir(root))
+    except OSError:
+        return ()
+    return tuple(
+        name for name in entries
+        if name.isidentifier() and name not in sys.stdlib_module_names
+        and (root / name / "__init__.py").is_file()
+    )
+
+
+def importable_root() -> None:
+    """Let the project's own packages import from a sub-folder, too."""
+    root = str(project_root())
+    if root not in sys.path:
+        sys.path.insert(1 if sys.path and sys.path[0] in ("", os.getcwd()) else 0, root)
+
+
 def rebuild(spec: str, allow: tuple[str, ...]) -> tuple[Any, list[str]]:
     """Rebuild the classes under the snapshot safety rules; return the root and the warnings."""
     from ..snapshot.dump import to_data
     from ..snapshot.load import from_data, from_json, from_yaml
 
     importable_cwd()
+    importable_root()
     recorder = _Recorder()
     logger = logging.getLogger("micro_config")
     logger.addHandler(recorder)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if is_object_spec(spec):
-                obj = import_object(spec)
+            if is_ref(spec) and not os.path.lexists(project_root() / spec):
+                obj = load_ref(spec)
                 package = type(obj).__module__.partition(".")[0]
                 root = from_data(to_data(obj), allow_modules=(package, *allow))
             else:
-                path = snapshot_file(Path(spec))
-                parse = from_json if path.suffix.lower() == ".json" else from_yaml
+                path = snapshot_file(Path(spec), from_root=True)
+                parse = from_yaml if snapshot_format(path) == "yaml" else from_json
+                text = read_text(path)
                 try:
-                    root = parse(read_text(path), allow_modules=allow)
+                    root = parse(text, allow_modules=allow)
                 except ConfigError as err:
                     raise ConfigError(f"{path}: {_cli_wording(str(err))}") from None
     finally:
@@ -165,7 +153,12 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    root, found = rebuild(args.a, allowed_packages(args.allow))
+    allow = allowed_packages(args.allow)
+    own = () if args.no_project else tuple(p for p in project_packages() if p not in allow)
+    if own:
+        print(f"{PROG}: allowing the project's own packages ({project_root()}): "
+              f"{', '.join(own)} (--no-project to refuse them)", file=sys.stderr)
+    root, found = rebuild(args.a, (*allow, *own))
     for message in found:
         print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
     if found and args.strict:
@@ -191,8 +184,9 @@ class _Parser(argparse.ArgumentParser):
 def _sources(names: str) -> str:
     return f"""\
 {names} a snapshot (.yaml/.yml/.json), a checkpoint folder holding config.yaml,
-or module:attr naming a config object or a function returning one (it imports only that
-module). Files are read without importing any class, so any file is safe to diff or show."""
+or module:attr (or path/to/file.py:attr) naming a config object or a function returning one
+(it imports only that module). Files are read without importing any class, so any file is
+safe to diff or show."""
 
 _DIFF_EXAMPLES = """\
 examples:
@@ -211,12 +205,16 @@ examples:
 
 _VALIDATE_EXAMPLES = """\
 examples:
-  micro-config validate snapshots/run.yaml --allow schemas
-  MICRO_CONFIG_ALLOW=schemas,lm_demo micro-config validate checkpoints/run/step_000100
-  micro-config validate snapshots/old_run.yaml --allow schemas --strict
+  micro-config validate snapshots/run.yaml
+  MICRO_CONFIG_ALLOW=mylib micro-config validate checkpoints/run/step_000100
+  micro-config validate snapshots/old_run.yaml --strict --no-project --allow schemas
 
-Classes are imported only from the packages allowed by --allow (repeatable, or comma-
-separated) and $MICRO_CONFIG_ALLOW; a class already imported needs no allowance.
+Classes are imported only from the allowed packages: the project's own (the folders with an
+__init__.py in the project root: the nearest folder up holding pyproject.toml or .git, or
+$MICRO_CONFIG_ROOT; printed on stderr), those given by --allow (repeatable, or comma-
+separated) and $MICRO_CONFIG_ALLOW; a class already imported needs no allowance. Standard
+library and site-packages modules always need --allow. A PATH that does not exist here is
+also looked for in the project root.
 exit status: 0 OK, 2 error (with --strict, warnings such as a field missing from the file
 are errors too)."""
 
@@ -265,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow", action="append", metavar="PKG",
                    help="a package classes may be imported from (repeatable)")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.add_argument("--no-project", action="store_true",
+                   help="do not allow the project's own packages by default")
     p.set_defaults(run=run_validate)
     for command in (migrate_command, code_command, schema_command, graph_command):  # commands/<name>.py: add_parser(sub) and run(args)
         command.add_parser(sub)
@@ -282,18 +282,32 @@ def _one_line(error: object) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status (0 same/OK, 1 different, 2 error)."""
     parser = build_parser()
+    code = 1
     try:
-        args = parser.parse_args(argv)
-        return args.run(args)
-    except SystemExit as done:  # --help and --version
-        return done.code if isinstance(done.code, int) else 0
+        try:
+            args = parser.parse_args(argv)
+            code = args.run(args)
+        except SystemExit as done:  # --help and --version
+            code = done.code if isinstance(done.code, int) else 0
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
     except (_UsageError, ConfigError) as err:
         print(f"{PROG}: error: {_one_line(str(err))}", file=sys.stderr)
     except BrokenPipeError:  # output piped into head: nothing left to say
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        return 1
+        _silence_stdout()
+        return code
     except KeyboardInterrupt:
         return 130
     except Exception as err:  # never a traceback for bad input or a broken file
         print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
     return 2
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's flush at exit has nowhere to fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit

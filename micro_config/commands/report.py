@@ -8,7 +8,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from .diff import Change, entries, join, tag, walk_items
+from ..snapshot.format import AGAIN, FIRST, path_text, walk
+from .diff import Change, children, tag
 
 # ---------------------------------------------------------------- rendering values
 
@@ -109,24 +110,19 @@ def change_json(change: Change) -> dict[str, Any]:
 
 def path_lines(data: Any) -> Iterator[str]:
     """One ``dotted.path = value`` line per leaf; a shared node is written out at its first
-    path and marked ``<shared: first.path>`` at every later one (linear in distinct nodes)."""
+    path and marked ``<shared: first.path>`` at every later one (the format's one walk over
+    data: linear in distinct nodes, iterative)."""
     first: dict[int, str] = {}
-
-    def visit(path: str, value: Any) -> Iterator[str]:
-        kids = entries(value)
-        if kids is None:
-            yield f"{path or '<root>'} = {render(value, limit=10**6)}"
-            return
-        if id(value) in first:
+    for where, value, what in walk(data, children):
+        path = path_text(where)
+        if what is AGAIN:
             yield f"{path} = <shared: {first[id(value)]}>"
-            return
-        first[id(value)] = path or "<root>"
-        head = tag(value)
-        if head is not None:
-            yield f"{join(path, head[0])} = {head[1]}"
-        elif not kids:
-            yield f"{path or '<root>'} = {render(value)}"
-        for key, child in walk_items(kids):
-            yield from visit(join(path, key), child)
-
-    yield from visit("", data)
+        elif what is FIRST:
+            first[id(value)] = path or "<root>"
+            head = tag(value)
+            if head is not None:
+                yield f"{path + '.' if path else ''}{head[0]} = {head[1]}"
+            elif not any(True for _ in children(value) or ()):  # an empty mapping
+                yield f"{path or '<root>'} = {render(value)}"
+        else:
+            yield f"{path or '<root>'} = {render(value, limit=10**6)}"

@@ -262,11 +262,11 @@ def to_yaml(config: Any) -> str:
         return yaml_text(data, shared)
 
 
-def to_json(config: Any) -> str:
-    """The JSON text of a config tree (docs/format.md)."""
+def to_json(config: Any, *, indent: int | None = None) -> str:
+    """The JSON text of a config tree (docs/format.md): compact, or indented by ``indent``."""
     with gc_paused():
         data, shared = _convert(config)
-        return json_text(data, shared)
+        return json_text(data, shared, indent=indent)
 
 
 def document_text(config: Any, meta: dict[str, Any], fmt: str, version: int = 1) -> str:

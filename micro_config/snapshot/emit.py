@@ -2,7 +2,8 @@
 
 YAML: libyaml events made here (readable anchors, no Python representer, strings quoted where
 any YAML 1.1/1.2 parser would read another type). JSON: ``_id_``/``_ref_`` on shared objects and
-markers for nan/inf, then ``json.dumps``.
+markers for nan/inf, then ``json.dumps`` (compact, by its C encoder; ``indent=`` on request).
+Data nested past the format's depth limit is refused, so whatever is written reads back.
 """
 
 from __future__ import annotations
@@ -11,10 +12,24 @@ import functools
 import json
 import math
 import re
+import sys
 from typing import Any
 
 from ..errors import ConfigError, short_repr
-from .format import ID, REF, TARGET, TYPE, VALUE, Namer, child_key, shared_ids
+from .format import (
+    DEPTH_LIMIT,
+    ID,
+    REF,
+    TARGET,
+    TYPE,
+    VALUE,
+    Namer,
+    check_data,
+    child_key,
+    depth_error,
+    find,
+    shared_ids,
+)
 from .gcpause import gc_paused
 
 
@@ -28,10 +43,11 @@ def _yaml_kit() -> tuple[Any, ...]:
 
 
 _STR_EVENTS: dict[str, Any] = {}
-# Strings a YAML 1.2 core-schema parser would read as null/bool/int/float are quoted as well,
-# so the file means the same to every parser.
+# Strings a YAML 1.2 core-schema parser would read as null/bool/int/float, or a full YAML 1.1
+# parser as a bool (``y``, ``N``: PyYAML's resolver leaves those out), are quoted as well, so
+# the file means the same to every parser.
 _YAML12 = re.compile(
-    r"~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"y|Y|n|N|~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
     r"|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
 )
 
@@ -72,6 +88,7 @@ class _Events:
         self.yaml = yaml
         self.namer = Namer(shared)
         self.out: list[Any] = []
+        self.depth = 0
         self.map_start = yaml.MappingStartEvent(None, None, True, flow_style=False)
         self.seq_start = yaml.SequenceStartEvent(None, None, True, flow_style=False)
         self.map_end = yaml.MappingEndEvent()
@@ -120,6 +137,7 @@ class _Events:
     def mapping(self, d: dict[Any, Any]) -> None:
         if not self._start(d, self.map_start, self.yaml.MappingStartEvent):
             return
+        self.deeper()
         out, stack, str_events = self.out, self.namer.stack, _STR_EVENTS
         for k, v in d.items():
             out.append(str_events.get(k) or _str_event(k) if type(k) is str else self.scalar(k))
@@ -137,10 +155,17 @@ class _Events:
             else:
                 out.append(self.scalar(v))
         out.append(self.map_end)
+        self.depth -= 1
+
+    def deeper(self) -> None:
+        self.depth += 1
+        if self.depth > DEPTH_LIMIT:
+            raise depth_error(writing=True).under(".".join(map(str, self.namer.stack)))
 
     def sequence(self, d: list[Any]) -> None:
         if not self._start(d, self.seq_start, self.yaml.SequenceStartEvent):
             return
+        self.deeper()
         out, stack = self.out, self.namer.stack
         for index, v in enumerate(d):
             t = type(v)
@@ -151,6 +176,7 @@ class _Events:
             else:
                 out.append(self.scalar(v))
         out.append(self.seq_end)
+        self.depth -= 1
 
 
 def _emit_yaml(events: list[Any]) -> str:
@@ -261,43 +287,36 @@ class _Jsonable:
         return out
 
 
-def _utf8(text: str, data: Any) -> str:
-    """``text`` if it can be written as UTF-8; else a ConfigError at the first string that
-    cannot (a lone surrogate), found by a walk that runs only on that error."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _unwritable(data) from None
-    return text
-
-
 def _unwritable(data: Any) -> ConfigError:
-    seen: set[int] = set()
-    stack: list[tuple[str, Any]] = [("", data)]
-    while stack:
-        path, d = stack.pop()
-        if type(d) is str:
-            try:
-                d.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                return ConfigError(f"text {short_repr(d)} cannot be written as UTF-8: {exc.reason}", path)
-        elif isinstance(d, dict | list) and id(d) not in seen:
-            seen.add(id(d))
-            items = list(d.items()) if isinstance(d, dict) else list(enumerate(d))
-            for k, v in reversed(items):
-                key = child_key(d, k) if type(k) is str else str(k)
-                stack.append((path if key is None else f"{path}.{key}" if path else key, v))
-                if isinstance(d, dict):
-                    stack.append((path, k))  # a key is text too
-    return ConfigError("text cannot be written as UTF-8")
+    """The error for the first string (value or key) that UTF-8 cannot carry (a lone
+    surrogate), found by the walk over the data: run only on that error."""
+
+    def bad(value: Any) -> bool:
+        keys = value if type(value) is dict else ()
+        return any(_not_utf8(x) for x in (value, *keys))
+
+    path = find(data, bad)
+    return ConfigError("text (a lone surrogate?) cannot be written as UTF-8", path or "")
 
 
-def json_text(data: Any, shared: set[int] | None = None, *, document: bool = False) -> str:
-    """JSON text (RFC 8259, indented) of normalised data; see :func:`yaml_text`."""
-    return _utf8(_json_text(data, shared, document=document), data)
+def _not_utf8(x: Any) -> bool:
+    if type(x) is not str:
+        return False
+    try:
+        x.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
-def _json_text(data: Any, shared: set[int] | None, *, document: bool) -> str:
+def json_text(
+    data: Any, shared: set[int] | None = None, *, document: bool = False, indent: int | None = None
+) -> str:
+    """JSON text (RFC 8259) of normalised data; see :func:`yaml_text`. Compact (one line, by
+    ``json``'s C encoder) unless ``indent`` is given (its pure-Python encoder, about three times
+    slower); a snapshot document is written with ``indent=2`` (docs/format.md)."""
+    if document and indent is None:
+        indent = 2
     with gc_paused():
         writer = _Jsonable(shared_ids(data) if shared is None else shared)
         if document and type(data) is dict:
@@ -305,9 +324,41 @@ def _json_text(data: Any, shared: set[int] | None, *, document: bool) -> str:
         elif not writer.namer.shared:
             ready = data  # nothing to add unless a nan/inf is met
             try:
-                return json.dumps(ready, indent=2, ensure_ascii=False, allow_nan=False)
-            except ValueError:
+                return _dumps(ready, indent, data)
+            except ValueError:  # a nan/inf: markers needed
                 ready = writer.value(data)
         else:
             ready = writer.value(data)
-        return json.dumps(ready, indent=2, ensure_ascii=False, allow_nan=False)
+        return _dumps(ready, indent, data)
+
+
+def _dumps(ready: Any, indent: int | None, data: Any) -> str:
+    """``json.dumps`` of at most DEPTH_LIMIT levels, like the YAML writer: the C encoder's
+    recursion counts against the recursion limit, which is set to exactly that for the call;
+    the indented (pure-Python) encoder is checked by the walk first."""
+    limit = sys.getrecursionlimit()
+    if indent is None:
+        sys.setrecursionlimit(sum(1 for _ in _stack()) + DEPTH_LIMIT + 4)  # + dumps, encode, ...
+    else:
+        check_data(ready)
+    try:
+        if indent is None:
+            text = json.dumps(ready, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        else:
+            text = json.dumps(ready, ensure_ascii=False, allow_nan=False, indent=indent)
+    except RecursionError:
+        raise depth_error(writing=True) from None
+    finally:
+        sys.setrecursionlimit(limit)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _unwritable(data) from None
+    return text
+
+
+def _stack() -> Any:
+    frame = sys._getframe()
+    while frame is not None:
+        yield frame
+        frame = frame.f_back

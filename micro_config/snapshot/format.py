@@ -1,17 +1,62 @@
-"""The snapshot format's vocabulary (docs/format.md): reserved keys, the version it writes,
-and readable anchor (YAML) / id (JSON) names for shared objects, from the path of their first
-place, with finding which objects of normalised data are shared.
+"""The snapshot format's vocabulary (docs/format.md): reserved keys, the version it writes, its
+limits, the document around a tree, readable anchor (YAML) / id (JSON) names for shared objects,
+and THE walk over normalised data (:func:`walk`), used by emit, the parse checks, diff, show and
+the error locators that find where a bad value sits.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from ..errors import ConfigError, MalformedFileError
 
 FORMAT_VERSION = 1
 TARGET, TYPE, VALUE, ID, REF = "_target_", "_type_", "value", "_id_", "_ref_"
 RESERVED = frozenset({TARGET, TYPE, ID, REF})  # a plain mapping holding one needs a dict marker
 NONFINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}  # JSON float markers
+
+DEPTH_LIMIT = 1000  # nesting levels (mappings/lists) a snapshot may hold: written and read
+SIZE_LIMIT = 256 * 2**20  # bytes of a snapshot file that will be read
+
+
+def depth_error(where: str = "", *, writing: bool = False) -> ConfigError:
+    """The error for data nested past :data:`DEPTH_LIMIT` (a MalformedFileError when read)."""
+    kind = ConfigError if writing else MalformedFileError
+    return kind(
+        f"nested more than {DEPTH_LIMIT} levels deep{where} (the format's limit, "
+        "docs/format.md \"Limits and guarantees\")"
+    )
+
+
+def is_document(data: Any) -> bool:
+    """A snapshot document (``micro_config``, ``meta``, ``config``) rather than a bare tree."""
+    return type(data) is dict and "micro_config" in data and TARGET not in data
+
+
+def split_document(data: Any) -> tuple[Any, dict[str, Any] | None]:
+    """``(tree, meta)`` of a snapshot document, its version checked; ``(data, None)`` for a
+    bare tree. The one place the document's shape is checked."""
+    if not is_document(data):
+        return data, None
+    if "config" not in data:
+        raise MalformedFileError("a snapshot document without its 'config:' block (a truncated file?)")
+    version = data["micro_config"]
+    if version != FORMAT_VERSION:
+        from ..errors import short_repr
+
+        raise MalformedFileError(
+            f"snapshot format version {short_repr(version)} is not supported (this micro_config "
+            f"reads version {FORMAT_VERSION})",
+            "micro_config",
+        )
+    meta = data.get("meta")
+    if meta is None:
+        return data["config"], {}
+    if type(meta) is not dict:
+        raise MalformedFileError("meta is not a mapping", "meta")
+    return data["config"], meta
 
 
 _ANCHOR_DROP = re.compile(r"[^A-Za-z0-9_-]")
@@ -43,17 +88,92 @@ def child_key(parent: dict[str, Any], key: str) -> str | None:
     return None if key == VALUE and TYPE in parent else key
 
 
+# ------------------------------------------------------------------ the walk over data
+
+Path = tuple[Any, Any] | None  # (parent path, key) linked to the root (None): O(1) per step
+Children = Callable[[Any], Iterable[tuple[Any, Any]] | None]
+
+FIRST, AGAIN, LEAF = "first", "again", "leaf"  # what walk() says of each value it yields
+
+
+def path_text(path: Path) -> str:
+    """``(( (None, "model"), "layers"), 0)`` -> ``"model.layers.0"`` (the root: ``""``)."""
+    keys = []
+    while path is not None:
+        path, key = path
+        keys.append(str(key))
+    return ".".join(reversed(keys))
+
+
+def data_children(d: Any) -> Iterable[tuple[Any, Any]] | None:
+    """The format's own rule: a mapping's entries (a marker's ``value`` adds no path segment)
+    and a list's items; anything else is a leaf."""
+    t = type(d)
+    if t is dict:
+        if TYPE in d:
+            return [(child_key(d, k), v) for k, v in d.items()]
+        return d.items()
+    if t is list:
+        return enumerate(d)
+    return None
+
+
+_EXIT = object()
+
+
+def walk(data: Any, children: Children = data_children) -> Iterator[tuple[Path, Any, str]]:
+    """Every value of normalised data as ``(path, value, what)``, depth-first in document order,
+    iteratively (no recursion limit): ``what`` is FIRST for a mapping/list expanded here, AGAIN
+    for one met before (shared: its contents are not walked twice, so an alias bomb is linear),
+    LEAF for a value ``children`` gives nothing for (a key of None adds no path segment).
+
+    A container holding itself is a ConfigError at its path, and so is nesting past
+    :data:`DEPTH_LIMIT`."""
+    seen: set[int] = set()
+    open_: set[int] = set()  # containers on the current path: meeting one again is a cycle
+    stack: list[tuple[Any, Any, int]] = [(data, None, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value, path, depth = pop()
+        if value is _EXIT:
+            open_.discard(path)
+            continue
+        kids = children(value)
+        if kids is None:
+            yield path, value, LEAF
+            continue
+        key = id(value)
+        if key in seen:
+            if key in open_:
+                raise MalformedFileError("cycle: this node contains itself", path_text(path))
+            yield path, value, AGAIN
+            continue
+        if depth >= DEPTH_LIMIT:
+            raise depth_error().under(path_text(path))
+        seen.add(key)
+        open_.add(key)
+        yield path, value, FIRST
+        push((_EXIT, key, 0))
+        depth += 1
+        for k, v in reversed(list(kids)):
+            push((v, path if k is None else (path, k), depth))
+
+
+def check_data(data: Any) -> None:
+    """A ConfigError if ``data`` contains itself or nests past :data:`DEPTH_LIMIT`."""
+    for _ in walk(data):
+        pass
+
+
 def shared_ids(data: Any) -> set[int]:
     """Ids of the dicts/lists reached more than once in ``data`` (for data not made here)."""
-    seen: set[int] = set()
-    shared: set[int] = set()
-    stack = [data]
-    while stack:
-        d = stack.pop()
-        if type(d) is dict or type(d) is list:
-            if id(d) in seen:
-                shared.add(id(d))
-                continue
-            seen.add(id(d))
-            stack.extend(d.values() if type(d) is dict else d)
-    return shared
+    return {id(v) for _, v, what in walk(data) if what is AGAIN}
+
+
+def find(data: Any, test: Callable[[Any], bool], children: Children = data_children) -> str | None:
+    """The dotted path of the first value (document order) for which ``test`` holds: the
+    after-the-fact locator of a bad value the fast path could not place."""
+    for path, value, _ in walk(data, children):
+        if test(value):
+            return path_text(path)
+    return None

@@ -18,7 +18,17 @@ from ..plan import BUILD, CHECK, PLANS, SEQ, actions_of, plan_of, via_dacite
 from ..script import ConfigScriptList
 from ..shapes import ANY, Shape, shape_of
 from .drift import Drift
-from .format import FORMAT_VERSION, ID, NONFINITE, REF, TARGET, TYPE, VALUE
+from .format import (
+    FORMAT_VERSION,
+    ID,
+    NONFINITE,
+    REF,
+    TARGET,
+    TYPE,
+    VALUE,
+    is_document,
+    split_document,
+)
 from .gcpause import gc_paused
 from .migrate import VERSIONS, migrate_tree, resolver_lookup
 from .parse import _parse_json, _parse_yaml, parse_json, parse_yaml
@@ -247,10 +257,6 @@ class _Builder:
             ) from None
 
 
-def _is_document(data: Any) -> bool:
-    return type(data) is dict and "micro_config" in data and "config" in data and TARGET not in data
-
-
 def from_data(
     data: Any,
     cls: type | None = None,
@@ -264,19 +270,9 @@ def from_data(
     package may be imported to resolve classes. ``allow_modules``: more packages that may be
     imported. ``strict=False``: fields the class no longer has are dropped with a warning.
     """
-    if type(data) is dict and "micro_config" in data and TARGET not in data and "config" not in data:
-        raise ConfigError("a snapshot document without its 'config:' block (a truncated file?)")
-    versions = False  # a bare tree is read at the current class versions
-    if _is_document(data):
-        versions = data.get(VERSIONS)  # migrations bring older nodes up to date (migrate.py)
-        version = data["micro_config"]
-        if version != FORMAT_VERSION:
-            raise ConfigError(
-                f"snapshot format version {version!r} is not supported (this micro_config "
-                f"reads version {FORMAT_VERSION})",
-                "micro_config",
-            )
-        data = data["config"]
+    # a bare tree is read at the current class versions; migrations bring older nodes up to date
+    versions = data.get(VERSIONS) if is_document(data) else False
+    data = split_document(data)[0]  # format.py: the document's shape and version, checked once
     allowed = (allow_modules,) if isinstance(allow_modules, str) else tuple(allow_modules)
     if cls is not None and cls.__module__ != "__main__":
         allowed += (cls.__module__.split(".")[0],)
