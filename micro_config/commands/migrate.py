@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from ..snapshot.files import read_data, read_text, save_snapshot, snapshot_file
 from ..snapshot.migrate import MigrationWarning
 from .diff import diff_data
+from .refs import importable_cwd
 from .report import format_change, use_color
 
 EXAMPLES = """\
@@ -52,7 +53,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .main import allowed_packages, importable_cwd
+    from .main import allowed_packages
 
     source = snapshot_file(Path(args.old))
     old_tree, meta = read_data(source)

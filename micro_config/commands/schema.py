@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import ConfigError, did_you_mean
 from ..tree import is_node
+from .refs import importable_cwd
 
 EXAMPLES = """\
 examples:
@@ -63,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
 def config_class(spec: str) -> type:
     """The class ``module:attr`` names: the attribute when it is a class, else the class of the
     config object it is (or that calling it returns)."""
-    from .main import importable_cwd
-
     module_name, colon, attr = spec.partition(":")
     if not colon or not module_name or not attr:
         raise ConfigError(f"{spec}: expected module:Class (e.g. schemas.train:TrainLoop)")
