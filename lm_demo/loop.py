@@ -155,7 +155,6 @@ def train(
                 "global batch: each process takes bsize / world_size of it)",
                 "bsize",
             )
-        check_same_config(config, dist)
         setup_torch(seed, deterministic, num_threads)
         train_chunks = build_data("train")
         eval_chunks = build_data("eval")
@@ -177,7 +176,8 @@ def train(
             resumed, old, created,
         )  # fmt: skip
 
-    setup = dist.agree(checks)
+    dist.agree(lambda: check_same_config(config, dist))  # the one collective among the checks
+    setup = dist.agree(checks)  # no collective inside: a rank that fails cannot strand another
     meta: dict[str, Any] = {
         "created": setup.created,
         "run_name": run_name,
@@ -201,7 +201,7 @@ def train(
     else:
         saver.last = setup.resumed.path
         saver.drop_stale(setup.resumed)
-        say(dist, f"resuming from {setup.resumed.path} (step {cursor.step}, epoch {cursor.epoch})")
+        say(dist, f"resuming from {shown(setup.resumed.path)} (step {cursor.step}, epoch {cursor.epoch})")
     if cursor.step >= total:
         say(dist, f"already at step {cursor.step} of {total}: {what_caps(epochs, max_steps, total)}")
     if dist.writer:
@@ -415,7 +415,7 @@ def check_world_size(checkpoint: Checkpoint, world_size: int, allow: bool) -> No
         return
     if not allow:
         raise ConfigError(
-            f"checkpoint {checkpoint.path} was written by {before} process(es), this run has "
+            f"checkpoint {shown(checkpoint.path)} was written by {before} process(es), this run has "
             f"{world_size}: the result would not be bit-identical; pass "
             "--allow-world-size-change to resume anyway"
         )
