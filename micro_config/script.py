@@ -33,6 +33,11 @@ class MetaConfig:
     project_root: Optional[str] = None  # noqa: UP045 - users read this signature
     verbose: bool = True
     device: str = "cpu"
+    # Where this process stands in a multi-process job (torchrun's RANK, WORLD_SIZE,
+    # LOCAL_RANK); one process: 0, 1, 0. Lets an unroll place or shard what it builds.
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
 
     @property
     def _unroll_state(self) -> _UnrollState:
