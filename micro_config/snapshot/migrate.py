@@ -22,6 +22,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from ..errors import ConfigError, MalformedFileError, short_repr
@@ -198,30 +199,55 @@ def read_table(table: Any) -> dict[str, int]:
     return table
 
 
-def _post_order(tree: Any) -> list[tuple[dict[str, Any], str]]:
-    """Every distinct node mapping (a dict with a ``_target_``) with the path of its first
-    place, children before parents; each dict/list is visited once (linear with sharing)."""
-    out: list[tuple[dict[str, Any], str]] = []
+class _Places:
+    """Where each visited dict/list was first met: its parent's index and its key, so a path is
+    only spelled out for an error."""
+
+    def __init__(self) -> None:
+        self.parent: list[int] = []
+        self.key: list[Any] = []
+
+    def add(self, parent: int, key: Any) -> int:
+        self.parent.append(parent)
+        self.key.append(key)
+        return len(self.parent) - 1
+
+    def path(self, index: int) -> str:
+        parts = []
+        while index > 0:
+            if self.key[index] is not None:
+                parts.append(str(self.key[index]))
+            index = self.parent[index]
+        return ".".join(reversed(parts))
+
+
+def _post_order(tree: Any) -> tuple[list[tuple[dict[str, Any], int]], _Places]:
+    """Every distinct node mapping (a dict with a ``_target_``) with its first place, children
+    before parents; each dict/list is visited once (linear with sharing)."""
+    out: list[tuple[dict[str, Any], int]] = []
+    places = _Places()
     seen: set[int] = set()
-    todo: list[tuple[Any, str, bool]] = [(tree, "", False)]
+    todo: list[tuple[Any, int, bool]] = [(tree, places.add(-1, None), False)]
     while todo:
-        d, path, leaving = todo.pop()
+        d, place, leaving = todo.pop()
         if leaving:
-            out.append((d, path))
+            out.append((d, place))
             continue
-        t = type(d)
-        if (t is not dict and t is not list) or id(d) in seen:
+        if id(d) in seen:
             continue
         seen.add(id(d))
-        if t is dict and type(d.get(TARGET)) is str:
-            todo.append((d, path, True))
-        items = d.items() if t is dict else enumerate(d)
-        marker = t is dict and TYPE in d
-        for k, v in reversed(list(items)):
-            if type(v) is dict or type(v) is list:
-                sub = path if marker and k == VALUE else (f"{path}.{k}" if path else str(k))
-                todo.append((v, sub, False))
-    return out
+        if type(d) is dict:
+            if type(d.get(TARGET)) is str:
+                todo.append((d, place, True))
+            marker = TYPE in d
+            kids = [(k, v) for k, v in d.items() if type(v) is dict or type(v) is list]
+            for k, v in reversed(kids):
+                todo.append((v, places.add(place, None if marker and k == VALUE else k), False))
+        else:
+            kids = [(k, v) for k, v in enumerate(d) if type(v) is dict or type(v) is list]
+            for k, v in reversed(kids):
+                todo.append((v, places.add(place, k), False))
+    return out, places
 
 
 def migrate_tree(
@@ -232,7 +258,7 @@ def migrate_tree(
     (None when unknown: such a node is left for the loader to report)."""
     versions = read_table(table)
     done = Migrated()
-    nodes = _post_order(tree)
+    nodes, places = _post_order(tree)
     classes: dict[str, tuple[type | None, bool]] = {}
     for d, _ in nodes:
         name = d[TARGET]
@@ -241,24 +267,30 @@ def migrate_tree(
     for name, (cls, _) in classes.items():
         if cls is None and name in _OLD_NAMES:  # asked after the others: importing them registers
             classes[name] = (_OLD_NAMES[name], True)
-    for d, path in nodes:
+    for d, place in nodes:
         name = d[TARGET]
         cls, renamed = classes[name]
         if cls is None:
             continue
-        _migrate_node(d, name, cls, renamed, versions.get(name, 1), path, done)
+        _migrate_node(d, name, cls, renamed, versions.get(name, 1), partial(places.path, place), done)
     return done
 
 
 def _migrate_node(
-    d: dict[str, Any], name: str, cls: type, renamed: bool, old: int, path: str, done: Migrated
+    d: dict[str, Any],
+    name: str,
+    cls: type,
+    renamed: bool,
+    old: int,
+    path: Callable[[], str],
+    done: Migrated,
 ) -> None:
     new = version_of(cls)
     if old > new:
         raise MalformedFileError(
             f"{name} is version {old} in the file, but this code has version {new} of "
             f"{cls.__qualname__}: the file was written by newer code",
-            path,
+            path(),
         )
     if old == new and not renamed:
         return
@@ -269,7 +301,7 @@ def _migrate_node(
             raise ConfigError(
                 f"no migration of {cls.__qualname__} from version {version} to {version + 1} "
                 f"(register one with @migration({cls.__qualname__}, {version}))",
-                path,
+                path(),
             )
         for fn in steps[version]:
             try:
@@ -279,14 +311,14 @@ def _migrate_node(
                 raise ConfigError(
                     f"migration {getattr(fn, '__qualname__', fn)} of {cls.__qualname__} from "
                     f"version {version} to {version + 1} failed: {what}",
-                    path,
+                    path(),
                 ) from None
             if out is not None:
                 if type(out) is not dict:
                     raise ConfigError(
                         f"migration of {cls.__qualname__} from version {version} returned "
                         f"{short_repr(out)}, not a mapping of fields",
-                        path,
+                        path(),
                     )
                 fields = out
     target = target_name(cls) if renamed else name
@@ -305,7 +337,7 @@ def resolver_lookup(resolve: Callable[..., type]) -> Callable[[str], type | None
     import rules (only allowed packages are imported), any dataclass found (only its version
     and migrations are read here: where it may stand is the loader's check, made after);
     a name it refuses is left to the loader."""
-    from ..shapes import Shape
+    from ..plan import Shape
 
     anywhere = Shape((object,))
 
