@@ -28,7 +28,8 @@ from typing import Any, NamedTuple
 from ..errors import ConfigError, short_repr
 from ..plan import plan_of
 from ..snapshot.dump import to_data
-from ..tree import distinct, expand, is_memoised, is_node, render, transform, walk
+from ..snapshot.gcpause import gc_paused
+from ..tree import expand, is_memoised, is_node, render, transform, walk
 from .diff import diff_data
 
 WIDTH = 88  # ruff's default: the output is stable under ruff format at 88 and at any wider width
@@ -99,26 +100,26 @@ def _holders(found: Census, shared: Iterable[int]) -> set[int]:
 # ---------------------------------------------------------------- equal to a default
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Would ``a`` and ``b`` write the same snapshot, with the same sharing inside? (The
-    snapshot's own comparison: :func:`diff_data` of their normalised data.)"""
-    if type(a) is not type(b):
+def _quick_same(a: Any, b: Any) -> bool | None:
+    """:meth:`Writer._same` where the answer is plain (None: compare the data)."""
+    t = type(a)
+    if t is not type(b):
         return False
-    try:
-        return not diff_data(to_data(a), to_data(b))
-    except ConfigError:  # a value the snapshot cannot hold: never the same
-        return False
+    if t is float:
+        return math.copysign(1.0, a) == math.copysign(1.0, b) and (a == b or a != a and b != b)
+    if t in _SCALARS or isinstance(a, enum.Enum | pathlib.PurePath):
+        return bool(a == b)
+    if t in _CONTAINERS and (len(a) != len(b) or not a):
+        return len(a) == len(b)
+    return None
 
 
 def _holds_identity(value: Any) -> bool:
     """Is ``value`` (or does it hold) a node or mutable container? A class default like that is
     one object, shared by every instance that leaves the field out."""
-    if type(value) is set:
-        return True
-    return any(
-        is_node(v) or type(v) in (list, dict) or any(type(kid) is set for _, kid in kids)
-        for _, v, kids in distinct(value)
-    )
+    if not _has_identity(value):
+        return False
+    return any(is_node(v) or type(v) in (list, dict, set) for v in census(value).kept)
 
 
 def _dump_order(items: Iterable[Any]) -> list[Any]:
@@ -323,7 +324,8 @@ class Writer:
         self.imports = _Imports()
         self.memo: dict[int, Any] = {}  # id -> the layout standing for that object
         self.statements: list[tuple[Atom, Any, tuple[Any, ...]]] = []  # (name, layout, path)
-        self.defaults: dict[tuple[type, str], Any] = {}
+        self.defaults: dict[tuple[type, str], Any] = {}  # a default_factory's value
+        self.default_data: dict[int, Any] = {}  # id of a default -> its normalised data
         self.classes: dict[type, tuple[str, str, Any, str]] = {}  # (module, name, obj, rest)
         self.root = self._value(root)
 
@@ -424,6 +426,21 @@ class Writer:
 
     # -- fields and their defaults
 
+    def _same(self, value: Any, default: Any) -> bool:
+        """Would ``value`` and ``default`` write the same snapshot, with the same sharing
+        inside? (The snapshot's own comparison: :func:`diff_data` of their normalised data;
+        a default's data is made once.)"""
+        quick = _quick_same(value, default)
+        if quick is not None:
+            return quick
+        try:
+            data = self.default_data.get(id(default))
+            if data is None:
+                data = self.default_data[id(default)] = to_data(default)
+            return not diff_data(to_data(value), data)
+        except ConfigError:  # a value the snapshot cannot hold: never the same
+            return False
+
     def _written_fields(self, node: Any) -> list[str]:
         names = _field_names(type(node))
         if self.all_fields:
@@ -443,7 +460,7 @@ class Writer:
             if value is spec.default:
                 return True
             # the class's one default object would then stand at every place that leaves it out
-            return not _holds_identity(spec.default) and _same(value, spec.default)
+            return not _holds_identity(spec.default) and self._same(value, spec.default)
         if spec.default_factory is not dataclasses.MISSING:
             key = (cls, name)
             if key not in self.defaults:
@@ -452,7 +469,7 @@ class Writer:
                 except Exception:  # a factory that fails here: write the value
                     self.defaults[key] = _NO_DEFAULT
             default = self.defaults[key]
-            return default is not _NO_DEFAULT and _same(value, default)
+            return default is not _NO_DEFAULT and self._same(value, default)
         return False
 
     # -- names
@@ -565,7 +582,8 @@ def python_source(root: Any, *, all_fields: bool = False, docstring: str | None 
     """Python source whose run binds ``config`` to a tree equal to ``root`` (the same snapshot
     text, the same sharing). Fields equal to their class default are left out unless
     ``all_fields``."""
-    return Writer(root, all_fields=all_fields).source(docstring)
+    with gc_paused():  # as a dump: many objects made that live on
+        return Writer(root, all_fields=all_fields).source(docstring)
 
 
 # ---------------------------------------------------------------- the subcommand
