@@ -118,6 +118,25 @@ def test_a_chain_of_steps_runs_once_on_a_shared_node_and_keeps_it_shared() -> No
     assert f"{MOD}.Net version 1 -> 2 (1 node)" in message
 
 
+def test_json_shared_nodes_are_migrated_once_too() -> None:
+    from micro_config import from_json
+
+    CALLS.clear()
+    import json
+
+    config = {
+        "_target_": f"{MOD}.Net",
+        "first": {"_target_": f"{MOD}.Block", "_id_": "first", "size": 2, "factor": 0.1},
+        "second": {"_ref_": "first"},
+        "schedule": [1, 2],
+    }
+    text = json.dumps({"micro_config": 1, "meta": {}, "config": config})
+    with pytest.warns(MigrationWarning, match="Block version 1 -> 3"):
+        net = from_json(text, Net)
+    assert net.first is net.second and net.first == Block(width=2, scale=1.0)
+    assert len(CALLS) == 1
+
+
 def test_versions_in_the_table_pick_where_the_chain_starts() -> None:
     CALLS.clear()
     table = f"versions:\n  {MOD}.Block: 2\n"
