@@ -164,3 +164,16 @@ def test_a_deterministic_cuda_run_repeats_bit_for_bit(tmp_path: Path) -> None:
                              text=True, cwd=ROOT, env=env_for(tmp_path / name), timeout=LIMIT)  # fmt: skip
         assert out.returncode == 0, out.stderr
     assert losses(tmp_path / "a/ck") == losses(tmp_path / "b/ck")
+
+
+@pytest.mark.timeout(LIMIT)
+def test_ctrl_c_stops_every_rank_cleanly_with_one_advice(tmp_path: Path) -> None:
+    out = torchrun(
+        "-m", "lm_demo.train", *tiny_args("max_steps=4"), root=tmp_path, env={"LM_DEMO_KILL_AT": "2:interrupt"}
+    )  # fmt: skip
+    assert out.returncode != 0
+    advice = [line for line in out.stderr.splitlines() if line.startswith("interrupted")]
+    assert len(advice) == 1, out.stderr[-2000:]  # rank 0 only
+    assert "torchrun --nproc_per_node=2 -m lm_demo.train --from" in advice[0]
+    assert "exitcode  : 130" in out.stderr  # every rank left through the same clean path
+    assert "lm_demo/" not in out.stderr  # no worker traceback
