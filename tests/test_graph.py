@@ -103,6 +103,8 @@ def test_the_command_writes_dot_and_mermaid(tree_file: Path, tmp_path: Path, cap
     assert main(["graph", str(tree_file), "-o", str(tmp_path / "g.mmd")]) == 0
     assert (tmp_path / "g.mmd").read_text().startswith("flowchart LR")
     assert "6 nodes, 8 edges" in capsys.readouterr().out
+    assert main(["graph", str(tree_file), "-o", str(tmp_path / "g.md")]) == 0
+    assert (tmp_path / "g.md").read_text().startswith("```mermaid\nflowchart LR\n")
 
 
 def test_without_dot_the_message_names_the_package(tree_file: Path, tmp_path: Path, capsys, monkeypatch) -> None:

@@ -280,7 +280,10 @@ def run(args: argparse.Namespace) -> int:
         count = highlight(graph, old)
         title = f"{args.b} (changes from {args.a}: {count})"
     if fmt == "mermaid":
-        data = mermaid_text(graph).encode()
+        text = mermaid_text(graph)
+        if args.output is not None and Path(args.output).suffix.lower() == ".md":
+            text = f"```mermaid\n{text}```\n"  # renders in GitHub/GitLab Markdown as is
+        data = text.encode()
     else:
         dot = dot_text(graph, title)
         data = dot.encode() if fmt == "dot" else render_with_dot(dot, fmt)
