@@ -10,71 +10,90 @@ from typing import Any
 
 from .convert import type_name
 from .errors import ConfigError, short_repr
-from .overrides import child_slot, deep_replace, parse_args
-from .tree import Visit, is_dataclass_instance, is_node, walk
+from .overrides import deep_replace, parse_args
+from .plan import child_annotation, plan_of
+from .tree import Path, Visit, is_dataclass_instance, is_memoised, is_node, render, transform, walk
 
 
 def describe(config: Any) -> str:
     """Every overridable dotted path with its type and current value, one per line. A shared
-    node is listed once, at its first path, with a note naming the other paths that reach it."""
+    node is listed once, at its first path, with a note naming the other paths that reach it.
+    One walk of the tree (tree.walk): linear in the number of distinct objects."""
     visits = list(walk(config))
-    also: dict[int, list[str]] = {}
+    holds = _holding_nodes(config)
+    also: dict[int, list[Path]] = {}
     for visit in visits:
-        if visit.first_path is not None:
+        if visit.first is not None and id(visit.value) in holds:
             also.setdefault(id(visit.value), []).append(visit.path)
-    annotations: dict[str, Any] = {"": type(config)}
+    annotations: dict[int, Any] = {id(config): type(config)}  # memoised value -> annotation
     hidden: set[int] = set()  # containers whose entries are not listed one by one
     lines = []
     for visit in visits:
         if not visit.path:
             continue
-        annotation = _annotation(visit, annotations)
-        annotations[visit.path] = annotation
-        if id(visit.parent) in hidden or _derived(visit):
-            hidden.add(id(visit.value))
+        parent = visit.parent
+        if id(parent) in hidden or _derived(visit):
+            if is_memoised(visit.value) and visit.first is None:
+                hidden.add(id(visit.value))
             continue
-        if visit.first_path is not None:
-            lines.append(f"{visit.path}: {type(visit.value).__name__}  (same node as {visit.first_path})")
+        annotation = _annotation(parent, annotations.get(id(parent), Any), visit.key)
+        if visit.first is None and is_memoised(visit.value):
+            annotations[id(visit.value)] = annotation
+        path = render(visit.path)
+        if visit.first is not None and id(visit.value) in holds:
+            what = "node" if is_node(visit.value) else type(visit.value).__name__
+            name = type(visit.value).__name__ if is_node(visit.value) else type_name(annotation)
+            lines.append(f"{path}: {name}  (same {what} as {render(visit.first)})")
             continue
-        lines.append(_line(visit, annotation, also.get(id(visit.value), [])))
-        if not is_node(visit.value) and not _holds_nodes(visit.value):
+        lines.append(_line(path, visit.value, annotation, id(visit.value) in holds,
+                           also.get(id(visit.value), [])))
+        if id(visit.value) not in holds and is_memoised(visit.value):
             hidden.add(id(visit.value))  # a list of numbers is one value, not one line per item
     return "\n".join(lines)
 
 
-def _annotation(visit: Visit, annotations: dict[str, Any]) -> Any:
-    parent_path = visit.path[: -(len(visit.key) + 1)] if len(visit.path) > len(visit.key) else ""
-    found = child_slot(visit.parent, annotations.get(parent_path, Any), visit.key)
-    return found[2] if found is not None else Any
+_HOLDS = object()
+
+
+def _holding_nodes(root: Any) -> set[int]:
+    """Ids of the nodes, and of the containers holding a node at any depth (one post-order
+    walk, so a shared tuple nested 40 deep costs 40 steps)."""
+    memo: dict[int, Any] = {}
+
+    def leave(value: Any, results: list[tuple[Any, Any]], where: Any) -> Any:
+        if is_node(value) or any(r is _HOLDS for _, r in results):
+            return _HOLDS
+        return None
+
+    transform(root, leave, memo)
+    return {key for key, r in memo.items() if r is _HOLDS}
+
+
+def _annotation(parent: Any, annotation: Any, key: Any) -> Any:
+    if is_dataclass_instance(parent):
+        field = plan_of(type(parent)).fields.get(key)
+        return field.annotation if field is not None else Any
+    return child_annotation(annotation, key)
 
 
 def _derived(visit: Visit) -> bool:
     """A field computed in ``__post_init__`` (``init=False``): shown nowhere, set nowhere."""
     parent = visit.parent
-    if not is_dataclass_instance(parent) or isinstance(parent, list | dict):
-        return False
-    return not type(parent).__dataclass_fields__[visit.key].init
+    return is_dataclass_instance(parent) and visit.key in plan_of(type(parent)).derived
 
 
-def _holds_nodes(value: Any) -> bool:
-    if isinstance(value, dict):
-        value = list(value.values())
-    if not isinstance(value, list | tuple):
-        return False
-    return any(is_node(item) or _holds_nodes(item) for item in value)
-
-
-def _line(visit: Visit, annotation: Any, others: list[str]) -> str:
-    value = visit.value
+def _line(path: str, value: Any, annotation: Any, holds: bool, others: list[Path]) -> str:
     if is_node(value):
-        text = f"{visit.path}: {type(value).__name__}"
-    elif _holds_nodes(value):
-        text = f"{visit.path}: {type_name(annotation)}"
+        text = f"{path}: {type(value).__name__}"
+    elif holds:
+        text = f"{path}: {type_name(annotation)}"
     else:
         shown = value.name if isinstance(value, enum.Enum) else short_repr(value)  # as typed
-        text = f"{visit.path}: {type_name(annotation)} = {shown}"
+        text = f"{path}: {type_name(annotation)} = {shown}"
     if others:
-        text += f"  (shared; also reached as {', '.join(others)})"
+        shown_paths = ", ".join(render(p) for p in others[:5])
+        more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+        text += f"  (shared; also reached as {shown_paths}{more})"
     return text
 
 

@@ -1,26 +1,23 @@
-"""A value checked against a type annotation, and converted where the meaning is plain.
+"""The one conversion rule (a value against a type annotation), and the annotation vocabulary
+(:func:`strip`, :func:`unwrap_optional`, :func:`type_name`).
 
-Used by ``deep_replace`` (command-line overrides) and by the snapshot loader alike. Conversions
-are deliberately few: int -> float, a number -> str, list -> tuple/set/frozenset, str -> Path,
-a member's name (or value) -> Enum member, a plain list/dict -> ``ConfigScriptList`` /
-``ConfigScriptDict``. A dict is never turned into a dataclass here (``deep_replace`` and the
-loader do that, since they know what the dict means). Everything else is a ``ConfigError``.
+The loader (``plan.Field.load``) and the command line (``plan.Field.cli``, used by
+``deep_replace``) apply the same :func:`convert`; the command line adds only the rows of
+:data:`LENIENCIES`. A dict is never turned into a dataclass here (``deep_replace`` and the
+loader do that, since they know what the dict means). Everything else is a ``WrongTypeError``.
 """
 
 from __future__ import annotations
 
 import collections.abc
-import dataclasses
 import enum
-import functools
 import numbers
 import pathlib
-import sys
 import types
 import typing
 from typing import Any
 
-from .errors import ConfigError, closest, join_path, short_repr
+from .errors import WrongTypeError, closest, join_path, short_repr
 from .script import ConfigScriptDict, ConfigScriptList
 
 _NoneType = type(None)
@@ -32,7 +29,7 @@ _FLOAT_WORDS = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infi
 # --------------------------------------------------------------------------- annotation helpers
 
 
-def _strip(annotation: Any) -> Any:
+def strip(annotation: Any) -> Any:
     """Drop ``Annotated``/``Final``/``ClassVar`` wrappers and follow ``NewType`` to its base."""
     while True:
         origin = typing.get_origin(annotation)
@@ -51,7 +48,7 @@ def _is_union(annotation: Any) -> bool:
 def unwrap_optional(annotation: Any) -> tuple[Any, bool]:
     """``Optional[X]`` / ``X | None`` -> ``(X, True)``; anything else -> ``(annotation, False)``.
     A union of several other arms keeps them: ``int | str | None`` -> ``(Union[int, str], True)``."""
-    annotation = _strip(annotation)
+    annotation = strip(annotation)
     if not _is_union(annotation):
         return annotation, False
     arms = typing.get_args(annotation)
@@ -65,7 +62,7 @@ def unwrap_optional(annotation: Any) -> tuple[Any, bool]:
 
 def type_name(annotation: Any) -> str:
     """A readable name: ``int``, ``Optional[str]``, ``list[WikiDataConfig]``, ``int | str``."""
-    annotation = _strip(annotation)
+    annotation = strip(annotation)
     if annotation is None or annotation is _NoneType:
         return "None"
     if annotation is Any:
@@ -102,27 +99,6 @@ def type_name(annotation: Any) -> str:
     return str(annotation).replace("typing.", "")
 
 
-@functools.cache
-def field_types(cls: type) -> dict[str, Any]:
-    """The resolved annotation of every dataclass field of ``cls`` (string annotations and
-    ``from __future__ import annotations`` included), cached per class."""
-    fields = dataclasses.fields(cls)
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:  # one unresolvable name must not hide every other field's type
-        hints = {}
-        module = sys.modules.get(cls.__module__)
-        namespace = dict(vars(module)) if module is not None else {}
-        for f in fields:
-            if not isinstance(f.type, str):
-                continue
-            try:
-                hints[f.name] = eval(f.type, namespace, dict(vars(cls)))  # noqa: S307 - annotation text
-            except Exception:
-                hints[f.name] = Any  # unknown name: accept anything rather than guess
-    return {f.name: hints.get(f.name, f.type) for f in fields}
-
-
 # --------------------------------------------------------------------------------- coercion
 
 
@@ -133,14 +109,39 @@ class _Mismatch(Exception):
         self.annotation, self.value, self.path = annotation, value, path
 
 
-def coerce(value: Any, annotation: Any, path: str = "") -> Any:
-    """``value`` checked against ``annotation``; returned as is, or converted where the meaning
-    is plain. Raises ``ConfigError("expected <type>, got <value>", path)`` otherwise (the path of
-    the innermost mismatching element, e.g. ``dims.1``)."""
+# The command line's leniencies: what ``convert(..., cli=True)`` accepts on top of the one rule
+# that loading applies (text typed at a shell is not a file the library wrote). README
+# "Overrides from the command line" shows this table.
+LENIENCIES = (
+    ("a number for a str field", "`name=3` gives `'3'`"),
+    ("an integer for a float field becomes a float", "`lr=1` gives `1.0` (a file keeps `1`)"),
+    ("`nan`, `inf`, `-inf` as text for a float field", "`eps=nan`"),
+    ("an Enum member's value as well as its name", "`act=gelu` for `Act.GELU = 'gelu'`"),
+    ("a number for a complex field", "`z=2` gives `(2+0j)`"),
+    ("a tuple or list for any sequence or set field", "`dims=[1, 2]` for a `set[int]`"),
+    ("a PurePath of another flavour for a Path field", "(from Python code)"),
+    ("an integral number type (numpy) for an int field", "(from Python code)"),
+)
+
+
+def convert(value: Any, annotation: Any, path: str = "", *, cli: bool = False) -> Any:
+    """THE conversion rule: ``value`` checked against ``annotation`` and returned as is, or
+    converted where the file format spells it so (a list for a tuple/set/frozenset, a string
+    for a Path, an Enum member's name, a plain list/dict for a ``ConfigScriptList`` /
+    ``ConfigScriptDict``). ``cli=True`` adds the rows of :data:`LENIENCIES`. A bool is never
+    an int, at any depth. Anything else is a :class:`WrongTypeError` at the innermost path
+    (``dims.1``), its message bounded."""
     try:
-        return _convert(value, annotation, path, True)
+        return _convert(value, annotation, path, cli)
     except _Mismatch as exc:
-        raise ConfigError(_mismatch_text(exc.annotation, exc.value), exc.path) from None
+        raise WrongTypeError(_mismatch_text(exc.annotation, exc.value), exc.path) from None
+    except RecursionError:
+        raise WrongTypeError("the value is nested too deeply to check", path) from None
+
+
+def coerce(value: Any, annotation: Any, path: str = "") -> Any:
+    """:func:`convert` as the command line applies it (``cli=True``)."""
+    return convert(value, annotation, path, cli=True)
 
 
 def _mismatch_text(annotation: Any, value: Any) -> str:
@@ -151,6 +152,8 @@ def _mismatch_text(annotation: Any, value: Any) -> str:
     if members:
         expected += f" (one of {', '.join(members[:12])}{', ...' if len(members) > 12 else ''})"
     text = f"expected {expected}, got {short_repr(value)}"
+    if isinstance(value, bool) and expected != "bool":
+        text += " (a bool)"
     names = members if members is not None else _literal_strings(annotation)
     if names and isinstance(value, str):
         folded = {name.casefold(): name for name in names}  # `blue` for BLUE is a plain typo
@@ -162,10 +165,10 @@ def _mismatch_text(annotation: Any, value: Any) -> str:
 
 def _arms(annotation: Any) -> list[Any]:
     """A union's arms, or the annotation alone."""
-    annotation = _strip(annotation)
+    annotation = strip(annotation)
     if not _is_union(annotation):
         return [annotation]
-    return [_strip(arm) for arm in typing.get_args(annotation)]
+    return [strip(arm) for arm in typing.get_args(annotation)]
 
 
 def _enum_names(annotation: Any) -> list[str] | None:
@@ -184,17 +187,17 @@ def _literal_strings(annotation: Any) -> list[str]:
     ]
 
 
-def accepts(value: Any, annotation: Any) -> bool:
-    """True when ``value`` already fits ``annotation`` without any conversion."""
+def accepts(value: Any, annotation: Any, *, cli: bool = False) -> bool:
+    """True when :func:`convert` takes ``value`` for ``annotation``."""
     try:
-        _convert(value, annotation, "", False)
-    except _Mismatch:
+        _convert(value, annotation, "", cli)
+    except (_Mismatch, RecursionError):
         return False
     return True
 
 
 def _convert(value: Any, ann: Any, path: str, loose: bool) -> Any:
-    ann = _strip(ann)
+    ann = strip(ann)
     if ann is Any or ann is object or isinstance(ann, str | typing.ForwardRef | typing.TypeVar):
         return value  # unresolvable or unconstrained
     if ann is None or ann is _NoneType:
@@ -225,7 +228,7 @@ def _convert(value: Any, ann: Any, path: str, loose: bool) -> Any:
 
 
 def _is_subclass(cls: type, target: Any) -> bool:
-    target = _strip(target)
+    target = strip(target)
     if target is Any or not isinstance(target, type):
         return True
     return issubclass(cls, target)
@@ -273,6 +276,8 @@ def _convert_class(value: Any, cls: type, path: str, loose: bool) -> Any:
     elif cls is float:
         if isinstance(value, float):
             return value
+        if type(value) is int and not loose:
+            return value  # an int is a fine float, and a file keeps what it says
         if loose and isinstance(value, numbers.Real) and not isinstance(value, bool):
             return float(value)
         if loose and isinstance(value, str) and value.strip().lower() in _FLOAT_WORDS:
@@ -292,7 +297,7 @@ def _convert_class(value: Any, cls: type, path: str, loose: bool) -> Any:
     elif issubclass(cls, pathlib.PurePath):
         if isinstance(value, cls):
             return value
-        if loose and isinstance(value, str | pathlib.PurePath):
+        if isinstance(value, str) or (loose and isinstance(value, pathlib.PurePath)):
             return cls(value)
     elif cls in (list, tuple, set, frozenset, dict) or issubclass(
         cls, ConfigScriptList | ConfigScriptDict
@@ -306,9 +311,9 @@ def _convert_class(value: Any, cls: type, path: str, loose: bool) -> Any:
 def _convert_enum(value: Any, cls: type[enum.Enum], path: str, loose: bool) -> Any:
     if isinstance(value, cls):
         return value
+    if isinstance(value, str) and value in cls.__members__:
+        return cls.__members__[value]
     if loose:
-        if isinstance(value, str) and value in cls.__members__:
-            return cls.__members__[value]
         if not isinstance(value, bool):
             try:
                 return cls(value)  # the member's value
@@ -365,7 +370,8 @@ def _convert_sequence(
         if not isinstance(value, list | tuple):
             raise _Mismatch(ann, value, path)
     elif not isinstance(value, origin):
-        if not (loose and isinstance(value, list | tuple)):
+        plain = strict_type is not None and type(value) is list  # the format's spelling
+        if not (plain or (loose and isinstance(value, list | tuple))):
             raise _Mismatch(ann, value, path)
         items, _ = _items(value, item_ann, path, loose)
         return origin(items)  # tuple -> list, plain list -> ConfigScriptList
@@ -384,7 +390,7 @@ def _convert_tuple(
     value: Any, ann: Any, origin: type, args: tuple[Any, ...], path: str, loose: bool
 ) -> Any:
     if not isinstance(value, origin):
-        if not (loose and isinstance(value, list | tuple) and origin is tuple):
+        if not ((type(value) is list or loose and isinstance(value, tuple)) and origin is tuple):
             raise _Mismatch(ann, value, path)
     if not args:
         return value if isinstance(value, origin) else tuple(value)
@@ -412,10 +418,10 @@ def _convert_set(
     target = frozenset if origin is frozenset else set
     abstract = origin in (collections.abc.Set, collections.abc.MutableSet)
     ok = isinstance(value, set | frozenset) if abstract else isinstance(value, target)
-    if not ok and not (loose and isinstance(value, list | tuple | set | frozenset)):
+    if not ok and not (type(value) is list or loose and isinstance(value, tuple | set | frozenset)):
         raise _Mismatch(ann, value, path)
     item_ann = args[0] if args else Any
-    items = [_convert(item, item_ann, path, loose) for item in value]
+    items = [_convert(item, item_ann, join_path(path, str(i)), loose) for i, item in enumerate(value)]
     try:
         new = target(items)
     except TypeError:  # an unhashable element
@@ -428,7 +434,7 @@ def _convert_mapping(
 ) -> Any:
     abstract = origin in (collections.abc.Mapping, collections.abc.MutableMapping)
     if not isinstance(value, dict if abstract else origin):
-        if not (loose and isinstance(value, dict)):
+        if not (type(value) is dict and (loose or issubclass(origin, ConfigScriptDict))):
             raise _Mismatch(ann, value, path)
     out, changed = {}, False
     for key, item in value.items():

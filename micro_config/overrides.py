@@ -17,9 +17,18 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from .convert import coerce, field_types, type_name, unwrap_optional
-from .errors import ConfigError, closest, did_you_mean, join_path, short_repr
-from .tree import is_dataclass_instance, is_node, walk
+from .convert import accepts, convert, type_name, unwrap_optional
+from .errors import (
+    ConfigError,
+    ConflictError,
+    UnknownFieldError,
+    closest,
+    did_you_mean,
+    join_path,
+    short_repr,
+)
+from .plan import child_annotation, plan_of
+from .tree import children, expand, is_dataclass_instance, is_node, render, transform, walk
 
 # ------------------------------------------------------------------------------- parse_args
 
@@ -55,10 +64,10 @@ def _insert(result: Overrides, parts: list[str], value: Any, key: str) -> None:
         if child is None and part not in target:
             child = target[part] = Overrides()
         elif not isinstance(child, Overrides):  # a value was given for a prefix of this key
-            raise ConfigError(f"conflicts with {'.'.join(parts[: depth + 1])}=...", key)
+            raise ConflictError(f"conflicts with {'.'.join(parts[: depth + 1])}=...", key)
         target = child
     if parts[-1] in target:
-        raise ConfigError("given twice (or conflicts with a longer key)", key)
+        raise ConflictError("given twice (or conflicts with a longer key)", key)
     target[parts[-1]] = value
 
 
@@ -165,7 +174,7 @@ class _Edits:
         if is_node(place.value):
             done = self.nodes.get(id(place.value))
             if done is not None and is_node(done[1]):
-                raise ConfigError(
+                raise ConflictError(
                     f"conflicts with the override of {done[2]!r}, which replaces this node",
                     place.path,
                 )
@@ -174,24 +183,24 @@ class _Edits:
             return
         for chain, (_, path) in self._edits_of(place.owner).items():
             if place.chain[: len(chain)] == chain:
-                raise ConfigError(f"conflicts with the override of {path!r}", place.path)
+                raise ConflictError(f"conflicts with the override of {path!r}", place.path)
         self.passed[(id(place.owner), place.chain)] = place.path
 
     def set(self, place: _Place, value: Any) -> None:
         for (owner_id, chain), path in self.passed.items():
             if owner_id == id(place.owner) and chain[: len(place.chain)] == place.chain:
-                raise ConfigError(f"conflicts with the override of {path!r}", place.path)
+                raise ConflictError(f"conflicts with the override of {path!r}", place.path)
         edits = self._edits_of(place.owner)
         for chain, (old, path) in edits.items():
             if chain == place.chain:
                 if old is value or _equal(old, value):
                     return
-                raise ConfigError(
+                raise ConflictError(
                     f"conflicting overrides: {path!r} sets the same place to {short_repr(old)}",
                     place.path,
                 )
             if chain[: len(place.chain)] == place.chain or place.chain[: len(chain)] == chain:
-                raise ConfigError(f"conflicts with the override of {path!r}", place.path)
+                raise ConflictError(f"conflicts with the override of {path!r}", place.path)
         if is_node(place.value):
             self._set_node(place, value)
         edits[place.chain] = (value, place.path)
@@ -203,7 +212,7 @@ class _Edits:
         if prior is not None:
             configs = is_node(value) or is_node(prior[1])  # a config counts by identity only
             if prior[1] is not value and (configs or not _equal(prior[1], value)):
-                raise ConfigError(
+                raise ConflictError(
                     f"conflicting overrides: {prior[2]!r} sets the same node to "
                     f"{short_repr(prior[1])}",
                     place.path,
@@ -211,7 +220,7 @@ class _Edits:
             return
         inside = self.entered.get(id(old))
         if is_node(value) and inside is not None:
-            raise ConfigError(
+            raise ConflictError(
                 f"conflicts with the override of {inside!r} inside the node this replaces",
                 place.path,
             )
@@ -274,11 +283,11 @@ def _assign(edits: _Edits, place: _Place, parts: list[str], value: Any) -> None:
             return
         if isinstance(value, Overrides):
             held = f"{type_name(place.annotation)} {short_repr(place.value)}"
-            raise ConfigError(
+            raise UnknownFieldError(
                 f"no such field ({place.path} holds {held}, not a config)",
                 join_path(place.path, next(iter(value), "")),
             )
-    edits.set(place, coerce(value, place.annotation, place.path))
+    edits.set(place, convert(value, place.annotation, place.path, cli=True))
 
 
 def _first_keys(value: Any) -> list[str]:
@@ -305,47 +314,30 @@ def _step(edits: _Edits, place: _Place, part: str, rest: list[str]) -> _Place:
 
 def child_slot(container: Any, annotation: Any, part: str) -> tuple[Any, Any, Any] | None:
     """``(slot, child, child annotation)`` for key ``part``, or None when there is none."""
-    inner, _ = unwrap_optional(annotation)
-    args = getattr(inner, "__args__", ())
-    if is_dataclass_instance(container) and not isinstance(container, list | dict):
-        field = _init_fields(type(container)).get(part)
+    if is_dataclass_instance(container):
+        field = plan_of(type(container)).fields.get(part)
         if field is None:
             return None
-        return part, getattr(container, part), field_types(type(container))[part]
+        return part, getattr(container, part), field.annotation
     if isinstance(container, list | tuple):
         try:
-            index = int(part)
+            index = int(part) if len(part) < 20 else len(container)
         except ValueError:
             return None
         if not -len(container) <= index < len(container):
             return None
         index %= len(container)
-        if isinstance(container, tuple) and args and not (len(args) == 2 and args[1] is ...):
-            item_annotation = args[index] if index < len(args) else Any
-        else:
-            item_annotation = args[0] if args else Any
-        return index, container[index], item_annotation
+        return index, container[index], child_annotation(annotation, index)
     if isinstance(container, dict):
-        value_annotation = args[-1] if args else Any
+        value_annotation = child_annotation(annotation, part)
         for key in container:
             if key == part or str(key) == part:
                 return key, container[key], value_annotation
-        if not is_node(container) and (len(args) < 2 or _accepts_str(args[0])):
+        inner, _ = unwrap_optional(annotation)
+        args = getattr(inner, "__args__", ())
+        if not is_node(container) and (len(args) < 2 or accepts("x", args[0], cli=True)):
             return part, _MISSING, value_annotation  # a new entry of a plain dict
     return None
-
-
-def _accepts_str(annotation: Any) -> bool:
-    try:
-        coerce("x", annotation)
-    except ConfigError:
-        return False
-    return True
-
-
-@cache
-def _init_fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
-    return {f.name: f for f in dataclasses.fields(cls) if f.init}
 
 
 def _config_class(annotation: Any) -> type | None:
@@ -359,17 +351,18 @@ def _build(cls: type, data: dict[Any, Any], path: str) -> Any:
     for key, value in data.items():
         head, _, rest = str(key).partition(".")
         nested[head] = Overrides({rest: value}) | nested.get(head, {}) if rest else value
-    fields, types = _init_fields(cls), field_types(cls)
+    fields = plan_of(cls).fields
     kwargs = {}
     for name, value in nested.items():
         item_path = join_path(path, name)
-        if name not in fields:
-            raise ConfigError(f"no such field{did_you_mean(name, fields)}", item_path)
-        sub = _config_class(types[name])
+        field = fields.get(name)
+        if field is None:
+            raise UnknownFieldError(f"no such field{did_you_mean(name, fields)}", item_path)
+        sub = _config_class(field.annotation)
         if isinstance(value, dict) and sub is not None:
             kwargs[name] = _build(sub, value, item_path)
         else:
-            kwargs[name] = coerce(value, types[name], item_path)
+            kwargs[name] = field.cli(value, item_path)
     return _construct(cls, path, lambda: cls(**kwargs))
 
 
@@ -401,8 +394,8 @@ def _unknown(root: Any, place: _Place, part: str, rest: list[str]) -> ConfigErro
         what = "no such key"
     else:
         what = f"no such field ({type_name(place.annotation)} {short_repr(container)} has no fields)"
-        return ConfigError(what, path)
-    return ConfigError(what + _hint(root, place, wanted, [part, *rest]), path)
+        return UnknownFieldError(what, path)
+    return UnknownFieldError(what + _hint(root, place, wanted, [part, *rest]), path)
 
 
 def _hint(root: Any, place: _Place, wanted: str, parts: list[str]) -> str:
@@ -424,8 +417,8 @@ def _hint(root: Any, place: _Place, wanted: str, parts: list[str]) -> str:
 
 
 def _keys(container: Any) -> Iterator[str]:
-    if is_dataclass_instance(container) and not isinstance(container, list | dict):
-        yield from _init_fields(type(container))
+    if is_dataclass_instance(container):
+        yield from plan_of(type(container)).names
     elif isinstance(container, list | tuple):
         yield from (str(i) for i in range(len(container)))
     elif isinstance(container, dict):
@@ -442,67 +435,43 @@ def _resolves(value: Any, annotation: Any, parts: list[str]) -> bool:
 
 
 def _all_paths(root: Any) -> list[str]:
-    return [v.path for v in walk(root) if v.first_path is None and v.path]
+    """Every path of the tree, each distinct object at its first path only (linear)."""
+    return [render(v.path) for v in walk(root) if v.first is None and v.path]
 
 
 class _Rebuild:
-    """The new tree, bottom-up, one new object per changed old object (identity memo)."""
+    """The new tree, bottom-up (tree.transform), one new object per changed old object."""
 
     def __init__(self, edits: _Edits) -> None:
         self.edits = edits.by_node
         self.memo: dict[int, Any] = edits.replacements()  # the config given, used as it is
-        self.on_stack: set[int] = set()
-        self.paths: dict[int, str] = {}
 
     def run(self, root: Any) -> Any:
-        new = self.visit(root, "")
+        new = transform(root, self.leave, self.memo)
         if new is root:  # like dataclasses.replace, the result is always a new root object
-            new = self.remake(root, dict(self.children(root)), "")
+            new = self.remake(root, dict(children(root)), "")
         return new
 
-    def visit(self, value: Any, path: str) -> Any:
-        if not (is_node(value) or isinstance(value, list | tuple | dict)):
-            return value
-        key = id(value)
-        if key in self.memo:
-            return self.memo[key]
-        if key in self.on_stack:
-            raise ConfigError("cycle: this node contains itself", path)
-        self.on_stack.add(key)
-        kids = {slot: self.visit(child, join_path(path, str(slot)))
-                for slot, child in self.children(value)}
-        entry = self.edits.get(key)
+    def leave(self, value: Any, results: list[tuple[Any, Any]], where: Any) -> Any:
+        kids = dict(results)
+        entry = self.edits.get(id(value))
         if entry is not None:
             for chain, (new_value, _) in entry[1].items():
                 kids[chain[0]] = _patch(kids.get(chain[0], _MISSING), chain[1:], new_value)
-        self.on_stack.discard(key)
-        old = dict(self.children(value))
+        old = dict(children(value))
         if all(kids[slot] is old.get(slot, _MISSING) for slot in kids):
-            new = value
-        else:
-            new = self.remake(value, kids, path)
-        self.memo[key] = new
-        return new
-
-    @staticmethod
-    def children(value: Any) -> Iterator[tuple[Any, Any]]:
-        if isinstance(value, dict):
-            yield from value.items()
-        elif isinstance(value, list | tuple):
-            yield from enumerate(value)
-        else:
-            for f in dataclasses.fields(value):
-                yield f.name, getattr(value, f.name, _MISSING)
+            return value
+        return self.remake(value, kids, render(expand(where)))
 
     @staticmethod
     def remake(value: Any, kids: dict[Any, Any], path: str) -> Any:
         if isinstance(value, list | tuple | dict):
             return _remake_container(value, kids)
-        old = {f.name: f for f in dataclasses.fields(value)}
+        old = value.__dataclass_fields__
         changed = {n: v for n, v in kids.items() if old[n].init and v is not getattr(value, n)}
         new = _construct(type(value), path, lambda: dataclasses.replace(value, **changed))
         for name, field in old.items():  # derived fields __post_init__ did not set: carry over
-            if not field.init and not hasattr(new, name) and kids[name] is not _MISSING:
+            if not field.init and not hasattr(new, name) and kids.get(name, _MISSING) is not _MISSING:
                 object.__setattr__(new, name, kids[name])
         return new
 

@@ -9,17 +9,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Optional
 
 from .errors import ConfigError
 from .paths import convert_path as _convert_path
-from .tree import children, descendant_nodes, is_node
+from .tree import each_once, is_memoised, is_node, render, walk
 
 logger = logging.getLogger("micro_config")
 
 _WRAPPED = "__micro_config_unroll_body__"
+_STATE = "_micro_config_state"  # where a MetaConfig keeps its unroll state (not a field)
 
 
 @dataclasses.dataclass
@@ -41,10 +43,10 @@ class MetaConfig:
 
     @property
     def _unroll_state(self) -> _UnrollState:
-        state = self.__dict__.get("_micro_config_state")
+        state = self.__dict__.get(_STATE)
         if state is None:
             state = _UnrollState()
-            object.__setattr__(self, "_micro_config_state", state)  # works for frozen subclasses
+            object.__setattr__(self, _STATE, state)  # works for frozen subclasses
         return state
 
     def convert_path(self, path: str | None) -> str | None:
@@ -58,72 +60,66 @@ class MetaConfig:
 
 class _UnrollState:
     """Results by config identity. Each entry keeps its config alive, so an ``id`` can never
-    be recycled while cached (the original micro_config's worst bug)."""
+    be recycled while cached (the original micro_config's worst bug).
+
+    Staleness: when a top-level ``unroll`` (one not called from inside another) ends, the
+    own state of every distinct node and container of its tree not recorded yet is recorded
+    (children by identity, sets copied); when a top-level ``unroll`` starts, the tree is
+    compared with what was recorded. Each is one walk of the tree (tree.each_once), so
+    unrolling is linear however the tree shares nodes; nested calls (cache hits) cost O(1).
+    """
 
     def __init__(self) -> None:
         self.results: dict[int, tuple[Any, Any]] = {}
-        self.fingerprints: dict[int, tuple[Any, tuple]] = {}
+        self.states: dict[int, tuple[Any, tuple]] = {}
         self.in_progress: set[int] = set()
+        self.depth = 0  # unroll calls running: 0 means the next one is a top-level call
 
     def clear(self) -> None:
         self.results.clear()
-        self.fingerprints.clear()
+        self.states.clear()
 
-    def record_fingerprints(self, root: Any) -> None:
-        for node in descendant_nodes(root):
-            if id(node) not in self.fingerprints:
-                self.fingerprints[id(node)] = (node, _fingerprint(node))
+    def record(self, root: Any) -> None:
+        states = self.states
+        for value, own in each_once(root, skip=states):
+            states[id(value)] = (value, own if _SETS.isdisjoint(map(type, own)) else _copy_sets(own))
 
     def check_unchanged(self, root: Any) -> None:
-        for node in descendant_nodes(root):
-            entry = self.fingerprints.get(id(node))
-            if entry is not None and not _same(entry[1], _fingerprint(node)):
-                raise ConfigError(
-                    f"{type(node).__name__} was modified after it was unrolled, so its cached "
-                    "result is stale; build a new config with deep_replace() or "
-                    "dataclasses.replace(), or call metaconfig.clear()"
-                )
+        states = self.states
+        for value, own in each_once(root):
+            entry = states.get(id(value))
+            if entry is not None and not _unchanged(entry[1], own):
+                self._stale(root, value)
+
+    @staticmethod
+    def _stale(root: Any, value: Any) -> None:
+        where = next((v.path for v in walk(root) if v.value is value), ())
+        what = type(value).__name__ if is_node(value) else f"a {type(value).__name__}"
+        at = f" (at {render(where)})" if where else ""
+        raise ConfigError(
+            f"{what}{at} was modified after it was unrolled, so cached results are stale; "
+            "build a new config with deep_replace() or dataclasses.replace(), or call "
+            "metaconfig.clear()"
+        )
 
 
-class _Ref:
-    """Stands for a child node inside a fingerprint: compared by identity, not by value."""
-
-    __slots__ = ("obj",)
-
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Ref) and other.obj is self.obj
-
-    __hash__ = None  # type: ignore[assignment]
+_SETS = frozenset({set, frozenset})
 
 
-def _fingerprint(node: Any) -> tuple:
-    """A node's own state: one shallow entry per distinct plain container reachable from it
-    (child nodes and containers by identity, leaves by value, sets copied), so a shared tuple
-    costs one entry, not one per path, and an in-place edit of a nested list still shows."""
-    entries: list[tuple[_Ref, tuple]] = []
-    seen: set[int] = set()
-    todo = [node]
-    while todo:
-        container = todo.pop()
-        if id(container) in seen:
-            continue
-        seen.add(id(container))
-        items = []
-        for key, child in children(container):
-            if is_node(child):
-                items.append((key, _Ref(child)))
-            elif isinstance(child, list | tuple | dict):
-                items.append((key, _Ref(child)))
-                todo.append(child)
-            elif isinstance(child, set | frozenset):
-                items.append((key, frozenset(child)))
-            else:
-                items.append((key, child))
-        entries.append((_Ref(container), tuple(items)))
-    return tuple(entries)
+def _copy_sets(own: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A set is a leaf that can change in place: its recorded state is a copy."""
+    return tuple(frozenset(x) if type(x) in _SETS else x for x in own)
+
+
+def _unchanged(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    if len(old) != len(new):
+        return False
+    if all(map(operator.is_, old, new)):
+        return True
+    for a, b in zip(old, new, strict=True):  # a leaf may be an equal, new object
+        if a is not b and (is_memoised(a) or is_memoised(b) or not _same(a, b)):
+            return False
+    return True
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -138,28 +134,39 @@ def _wrap_unroll(body: Callable[..., Any]) -> Callable[..., Any]:
     def unroll(self: ConfigScript, metaconfig: MetaConfig | None = None) -> Any:
         if metaconfig is None:
             metaconfig = MetaConfig()
-        state = metaconfig._unroll_state
+        state = metaconfig.__dict__.get(_STATE) or metaconfig._unroll_state
         key = id(self)
-        if key in state.in_progress:
-            if type(self).unroll is not unroll:  # super().unroll(...) from a subclass body
-                return body(self, metaconfig)
-            raise ConfigError(f"{type(self).__name__}.unroll called itself (a config cycle)")
-        cached = state.results.get(key)
-        if cached is not None and self._unroll_cached:
-            state.check_unchanged(self)
-            if metaconfig.verbose:
-                logger.info("unroll %s: cached", type(self).__qualname__)
-            return cached[1]
+        if state.depth:  # inside another unroll: a cache hit costs one lookup
+            cached = state.results.get(key)
+            if cached is not None and self._unroll_cached:
+                if metaconfig.verbose:
+                    logger.info("unroll %s: cached", type(self).__qualname__)
+                return cached[1]
+            if key in state.in_progress:
+                if type(self).unroll is not unroll:  # super().unroll(...) from a subclass body
+                    return body(self, metaconfig)
+                raise ConfigError(f"{type(self).__name__}.unroll called itself (a config cycle)")
+        else:  # a top-level call: is the tree still what was unrolled before?
+            if state.states:
+                state.check_unchanged(self)
+            cached = state.results.get(key)
+            if cached is not None and self._unroll_cached:
+                if metaconfig.verbose:
+                    logger.info("unroll %s: cached", type(self).__qualname__)
+                return cached[1]
         if metaconfig.verbose:
             logger.info("unroll %s", type(self).__qualname__)
         state.in_progress.add(key)
+        state.depth += 1
         try:
             result = body(self, metaconfig)
         finally:
             state.in_progress.discard(key)
+            state.depth -= 1
         if self._unroll_cached:
             state.results[key] = (self, result)
-            state.record_fingerprints(self)
+        if not state.depth:
+            state.record(self)
         return result
 
     setattr(unroll, _WRAPPED, body)

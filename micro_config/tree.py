@@ -1,111 +1,269 @@
-"""The one identity-aware view of a config tree: what a node is, and what its children are.
+"""THE walk over config objects: one identity rule, one path type, no recursion.
 
-A *node* is a dataclass instance (every ``ConfigScript`` is one) or a ``ConfigScriptList`` /
-``ConfigScriptDict``. Plain lists, tuples and dicts inside fields are walked through, so a config
-held in a plain list is still found, but only nodes have identity that matters.
+**Identity rule** (the one place it is stated): a value is *memoised* — visited once, however many
+places hold it, and treated as one object by every user of this module — when it is a *node*
+(a dataclass instance, or a ``ConfigScriptList`` / ``ConfigScriptDict`` wrapper) or a plain
+*container* (``list``, ``tuple``, ``dict``), mutable or not. Everything else (numbers, strings,
+Enums, Paths, sets) is a leaf. So a node met twice is one unrolled object, one anchor, one node
+after loading, one node for ``deep_replace``; a tuple shared a million times is walked once.
+
+**Paths** are tuples of keys — field names (``str``), list/tuple indices (``int``) and dict keys
+— such as ``("model", "layers", 0)``, rendered one way by :func:`render`: ``model.layers.0``.
+
+Both walks here (:func:`walk`, pre-order, and :func:`transform`, post-order) are iterative, so a
+10 000-deep chain needs no recursion limit, and linear in the number of distinct objects. A value
+that contains itself is a :class:`~micro_config.errors.ConfigError` naming the path.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import compress
 from typing import Any, NamedTuple
 
 from .errors import ConfigError
 
+Path = tuple[Any, ...]
 _UNSET = object()
+_CONTAINERS = (list, tuple, dict)
+
+
+def render(path: Path) -> str:
+    """``("model", "layers", 0)`` -> ``"model.layers.0"`` (the root is ``""``)."""
+    return ".".join(map(str, path))
 
 
 def is_dataclass_instance(value: object) -> bool:
-    # type(value), not value: a dataclass *class* is not an instance.
-    return hasattr(type(value), "__dataclass_fields__")
+    """A dataclass instance that is not a list/dict wrapper (a dataclass *class* is not one)."""
+    return _kind(type(value)) == NODE
 
 
 def is_node(value: object) -> bool:
     """A value whose identity means something: a dataclass instance or a ConfigScript
     (``ConfigScriptList`` / ``ConfigScriptDict`` are ConfigScripts but not dataclasses)."""
-    cls = type(value)
-    return hasattr(cls, "__dataclass_fields__") or hasattr(cls, "_micro_config_node")
+    return _kind(type(value)) >= NODE
 
 
-def children(value: Any) -> Iterator[tuple[str, Any]]:
-    """The direct children of ``value`` as ``(key, child)``: fields, list indices or dict keys."""
-    if is_dataclass_instance(value):
-        for f in dataclasses.fields(value):
-            child = getattr(value, f.name, _UNSET)
-            if child is not _UNSET:  # an init=False field __post_init__ has not set yet
-                yield f.name, child
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield str(index), item
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key), item
+# What a type is, asked once per type: the identity rule in one table (LEAF is the only falsy kind).
+LEAF, SEQUENCE, MAPPING, NODE, WRAPPED_SEQUENCE, WRAPPED_MAPPING = range(6)
 
 
-def descendant_nodes(root: Any) -> Iterator[Any]:
-    """Every node reachable from ``root`` (itself included when it is one), each exactly once,
-    depth-first in field order. Plain containers are walked through once each too, so shared
-    tuples cannot make the walk exponential. Something that contains itself is a ``ConfigError``."""
-    seen: set[int] = set()
-    on_stack: set[int] = set()
+class _Kinds(dict):
+    def __missing__(self, cls: type) -> int:
+        node = hasattr(cls, "__dataclass_fields__") or hasattr(cls, "_micro_config_node")
+        if issubclass(cls, dict):
+            kind = WRAPPED_MAPPING if node else MAPPING
+        elif issubclass(cls, list | tuple):
+            kind = WRAPPED_SEQUENCE if node else SEQUENCE
+        else:
+            kind = NODE if node else LEAF
+        self[cls] = kind
+        return kind
 
-    def visit(value: Any, path: str) -> Iterator[Any]:
-        node = is_node(value)
-        if not node and not isinstance(value, list | tuple | dict):
-            return
-        key = id(value)
-        if key in on_stack:
-            raise ConfigError("cycle: this node contains itself", path)
-        if key in seen:
-            return
-        seen.add(key)
-        on_stack.add(key)
-        if node:
-            yield value
-        for name, child in children(value):
-            yield from visit(child, f"{path}.{name}" if path else name)
-        on_stack.discard(key)
 
-    yield from visit(root, "")
+_KINDS = _Kinds()
+_kind = _KINDS.__getitem__
+
+
+def is_memoised(value: object) -> bool:
+    """The identity rule: nodes and plain containers are walked once and kept as one object."""
+    return _kind(type(value)) != LEAF
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """Every dataclass field of ``cls`` (``init=False`` ones too), in order; cached per class."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    return names
+
+
+def children(value: Any) -> list[tuple[Any, Any]]:
+    """The direct children of ``value`` as ``(key, child)``: fields (a field that
+    ``__post_init__`` has not set yet is left out), list/tuple indices or dict keys."""
+    kind = _kind(type(value))
+    if kind == MAPPING or kind == WRAPPED_MAPPING:
+        return list(value.items())
+    if kind == SEQUENCE or kind == WRAPPED_SEQUENCE:
+        return list(enumerate(value))
+    if kind == NODE:
+        names = _FIELDS.get(type(value)) or field_names(type(value))
+        d = getattr(value, "__dict__", None)
+        if d is not None and all(name in d for name in names):
+            return [(name, d[name]) for name in names]
+        out = []
+        for name in names:
+            child = getattr(value, name, _UNSET)
+            if child is not _UNSET:
+                out.append((name, child))
+        return out
+    return []
 
 
 class Visit(NamedTuple):
     """One place in the tree, as :func:`walk` reaches it."""
 
-    path: str  # dotted path of this place ("" for the root)
+    path: Path  # keys from the root to this place (() for the root)
     value: Any
-    first_path: str | None  # for a node already reached elsewhere: the path it was first seen at
-    parent: Any  # the container holding this place (None for the root)
-    key: str | None  # field name, list index or dict key (as text) within ``parent``
+    first: Path | None  # a memoised value met before: the path it was first reached at
+    parent: Any  # the container or node holding this place (None for the root)
+    key: Any  # field name, index or dict key within ``parent`` (None for the root)
 
 
 def walk(root: Any) -> Iterator[Visit]:
-    """Every place in the tree, depth-first in field order, leaves included.
+    """Every place in the tree, depth-first in field order, leaves included. A memoised value
+    (see the identity rule) reached again is yielded once more with ``first`` set and not
+    descended into, so the walk is linear in the number of distinct objects."""
+    return _walk(root, True)  # type: ignore[return-value]
 
-    A node reached a second time is yielded once more with ``first_path`` set and is not
-    descended into again, so the walk is linear in the number of distinct nodes however much
-    they are shared. Plain lists, tuples and dicts are walked through. A cycle is a
-    ``ConfigError``.
-    """
-    first: dict[int, str] = {}
-    on_stack: set[int] = set()
 
-    def visit(value: Any, path: str, parent: Any, key: str | None) -> Iterator[Visit]:
-        node = is_node(value)
-        if node and id(value) in first and id(value) not in on_stack:
-            yield Visit(path, value, first[id(value)], parent, key)
-            return
-        if id(value) in on_stack:
-            raise ConfigError("cycle: this node contains itself", path)
-        if node:
-            first[id(value)] = path
-        yield Visit(path, value, None, parent, key)
-        if not node and not isinstance(value, list | tuple | dict):
-            return
-        on_stack.add(id(value))
-        for name, child in children(value):
-            yield from visit(child, f"{path}.{name}" if path else name, value, name)
-        on_stack.discard(id(value))
+def distinct(root: Any) -> Iterator[tuple[Any, Any, list[tuple[Any, Any]]]]:
+    """Each memoised value reachable from ``root`` once (pre-order), as ``(where, value, its
+    children)``: the cheap form of :func:`walk` for callers that skip repeats and leaves;
+    ``expand(where)`` is the path it was first reached at."""
+    return _walk(root, False)  # type: ignore[return-value]
 
-    yield from visit(root, "", None, None)
+
+def expand(where: Any) -> Path:
+    """The path of a place :func:`distinct` reports (kept as a linked chain of keys while
+    walking, so a deep chain costs linear time; expanded only when asked)."""
+    keys = []
+    while where is not None:
+        where, key = where
+        keys.append(key)
+    return tuple(reversed(keys))
+
+
+def _walk(root: Any, places: bool) -> Iterator[Any]:
+    first: dict[int, Any] = {}
+    on_path: set[int] = set()
+    stack: list[Any] = [(root, None, None, None)]  # (value, where, parent, key)
+    kinds = _KINDS
+    while stack:
+        item = stack.pop()
+        if type(item) is int:  # leaving a memoised value
+            on_path.discard(item)
+            continue
+        value, where, parent, key = item
+        kind = kinds[type(value)]
+        if kind == LEAF:
+            if places:
+                yield Visit(expand(where), value, None, parent, key)
+            continue
+        ident = id(value)
+        if ident in first:
+            if ident in on_path:
+                raise ConfigError("cycle: this value contains itself", render(expand(where)))
+            if places:
+                yield Visit(expand(where), value, expand(first[ident]), parent, key)
+            continue
+        first[ident] = where
+        kids = children(value)
+        yield Visit(expand(where), value, None, parent, key) if places else (where, value, kids)
+        on_path.add(ident)
+        stack.append(ident)
+        for k, child in reversed(kids):
+            if places or kinds[type(child)]:
+                stack.append((child, (where, k), value, k))
+
+
+def each_once(root: Any, skip: Any = ()) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """The fast form, for per-object bookkeeping on hot paths (the unroll staleness record):
+    each memoised value reachable from ``root`` once (pre-order), as ``(value, own)`` where
+    ``own`` is the tuple of its children (a mapping's: its length, keys, then values), without
+    paths; a value whose ``id`` is in ``skip`` is neither yielded nor entered. The inner loop
+    stays in C where it can (a leaf is never pushed). A cycle is a ConfigError (no path)."""
+    kinds = _KINDS
+    kind_of = kinds.__getitem__
+    seen: set[int] = set()
+    on_path: set[int] = set()
+    todo = [root] if kinds[type(root)] else []
+    while todo:
+        value = todo.pop()
+        if type(value) is int:  # only markers are ints: leaving ``value``
+            on_path.discard(value)
+            continue
+        ident = id(value)
+        if ident in seen:
+            if ident in on_path:
+                for _ in walk(root):  # the slow walk finds the cycle again, with its path
+                    pass
+                raise ConfigError("cycle: this value contains itself")
+            continue
+        if ident in skip:
+            continue
+        seen.add(ident)
+        kind = kinds[type(value)]
+        if kind == NODE:
+            d = getattr(value, "__dict__", None)
+            names = _FIELDS.get(type(value)) or field_names(type(value))
+            own = tuple(map(d.get, names)) if d is not None else tuple(c for _, c in children(value))
+            inner = own
+        elif kind == SEQUENCE or kind == WRAPPED_SEQUENCE:
+            own = inner = tuple(value)
+        else:
+            inner = tuple(value.values())
+            own = (len(value), *value, *inner)
+        yield value, own
+        on_path.add(ident)
+        todo.append(ident)
+        todo.extend(compress(inner, map(kind_of, map(type, inner))))
+
+
+def descendant_nodes(root: Any) -> Iterator[Any]:
+    """Every node reachable from ``root`` (itself included when it is one), each once."""
+    for _, value, _ in distinct(root):
+        if is_node(value):
+            yield value
+
+
+def transform(
+    root: Any,
+    leave: Callable[[Any, list[tuple[Any, Any]], Path], Any],
+    memo: dict[int, Any] | None = None,
+) -> Any:
+    """Post-order rebuild: ``leave(value, new_children, path)`` is called once per memoised
+    value (children first), where ``new_children`` are ``(key, result)`` pairs; its result
+    stands for that value at every place that holds it. Leaves stand for themselves. ``memo``
+    (id -> result) may be seeded to replace a value without visiting it."""
+    memo = {} if memo is None else memo
+    keep: list[Any] = []  # the values whose ids are in memo stay alive during the walk
+    on_path: set[int] = set()
+    # frames: [value, path, kids, index, results]
+    if not is_memoised(root):
+        return root
+    if id(root) in memo:
+        return memo[id(root)]
+    frames: list[list[Any]] = [[root, None, children(root), 0, []]]
+    on_path.add(id(root))
+    while frames:
+        frame = frames[-1]
+        value, path, kids, index, results = frame
+        if index < len(kids):
+            frame[3] = index + 1
+            key, child = kids[index]
+            if not is_memoised(child):
+                results.append((key, child))
+                continue
+            ident = id(child)
+            if ident in memo:
+                results.append((key, memo[ident]))
+                continue
+            child_path = (path, key)
+            if ident in on_path:
+                raise ConfigError("cycle: this value contains itself", render(expand(child_path)))
+            on_path.add(ident)
+            frames.append([child, child_path, children(child), 0, []])
+            continue
+        frames.pop()
+        result = leave(value, results, path)  # ``path``: a ``where`` (see expand)
+        on_path.discard(id(value))
+        memo[id(value)] = result
+        keep.append(value)
+        if frames:
+            parent = frames[-1]
+            parent[4].append((parent[2][parent[3] - 1][0], result))
+    return memo[id(root)]

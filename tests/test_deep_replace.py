@@ -18,7 +18,7 @@ from micro_config import (
     deep_replace,
     parse_args,
 )
-from micro_config.tree import is_node, walk
+from micro_config.tree import is_node, render, walk
 from tests._h1_configs import (
     Act,
     AdamWConfig,
@@ -438,13 +438,13 @@ def snapshot(root: Any) -> Any:
     """Every node's identity and own values, in walk order: equal before and after means
     nothing was mutated or re-wired."""
     return [
-        (v.path, id(v.value), v.first_path, None if is_node(v.value) else repr(v.value))
+        (v.path, id(v.value), v.first, None if is_node(v.value) else repr(v.value))
         for v in walk(root)
     ]
 
 
 def node_places(root: Any) -> dict[str, Any]:
-    return {v.path: v.value for v in walk(root) if v.first_path is None and is_node(v.value)}
+    return {render(v.path): v.value for v in walk(root) if v.first is None and is_node(v.value)}
 
 
 def all_node_paths(root: Any) -> list[tuple[str, Any]]:

@@ -202,10 +202,12 @@ def test_no_cache_script_reruns_but_children_cache() -> None:
 def test_metaconfig_cache_is_not_a_field() -> None:
     mc = MetaConfig(verbose=False)
     Leaf(1).unroll(mc)
-    assert [f.name for f in dataclasses.fields(mc)] == ["project_root", "verbose", "device"]
+    names = [f.name for f in dataclasses.fields(mc)]
+    assert names[:3] == ["project_root", "verbose", "device"] and not any("state" in n for n in names)
     assert mc == MetaConfig(verbose=False)
     assert "state" not in repr(mc)
-    assert dataclasses.asdict(mc) == {"project_root": None, "verbose": False, "device": "cpu"}
+    assert dataclasses.asdict(mc) == dataclasses.asdict(MetaConfig(verbose=False))
+    assert "_micro_config_state" in vars(mc) and "_micro_config_state" not in dataclasses.asdict(mc)
 
 
 def test_metaconfig_subclass_and_convert_path(tmp_path: Any) -> None:

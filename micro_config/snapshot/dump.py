@@ -3,19 +3,18 @@ entry points.
 
 :func:`to_data` turns the tree into plain dicts/lists/scalars in one walk (a shared node becomes
 one shared data object); ``emit`` writes that data as YAML or JSON. How a typed value is written
-depends on its field's annotation: see ``shapes.Shape``.
+depends on its field's annotation: see ``plan.Shape``.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
 import pathlib
 from typing import Any
 
 from ..errors import ConfigError, short_repr
+from ..plan import ANY, PLANS, Shape, plan_of, target_name
 from ..script import ConfigScriptDict, ConfigScriptList
-from ..shapes import ANY, Shape, class_fields
 from .emit import json_text, yaml_text
 from .format import RESERVED, TARGET, TYPE, VALUE
 from .gcpause import gc_paused
@@ -25,14 +24,16 @@ __all__ = ["document_text", "json_text", "to_data", "to_json", "to_yaml", "yaml_
 _NoneType = type(None)
 
 
-def target_name(cls: type) -> str:
-    """The ``_target_`` text of a class: ``<module>.<QualName>``."""
-    return f"{cls.__module__}.{cls.__qualname__}"
+_DUMP: dict[type, tuple[str, tuple[tuple[str, Shape], ...]]] = {}
 
 
-@functools.cache
 def _dump_plan(cls: type) -> tuple[str, tuple[tuple[str, Shape], ...]]:
-    return target_name(cls), tuple((name, shape) for name, shape, _ in class_fields(cls))
+    """What dump reads of a class's plan, as one tuple (looked up once per node)."""
+    found = _DUMP.get(cls)
+    if found is None or PLANS.get(cls) is not found[2]:  # clear_plans() empties PLANS
+        plan = plan_of(cls)
+        found = _DUMP[cls] = (plan.target, tuple((n, f.shape) for n, f in plan.fields.items()), plan)
+    return found[0], found[1]
 
 
 _BUSY = object()  # memo entry of a node being written: meeting it again means a cycle

@@ -14,9 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import ConfigError, did_you_mean, short_repr
-from ..plan import BUILD, CHECK, PLANS, SEQ, actions_of, plan_of, via_dacite
+from ..plan import ANY, BUILD, CHECK, PLANS, SEQ, Shape, actions_of, plan_of, shape_of, via_dacite
 from ..script import ConfigScriptList
-from ..shapes import ANY, Shape, shape_of
 from .drift import Drift
 from .format import (
     FORMAT_VERSION,

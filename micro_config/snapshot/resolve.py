@@ -14,10 +14,10 @@ import sys
 import typing
 from typing import Any
 
-from ..convert import _strip, field_types
+from ..convert import strip
 from ..errors import ConfigError, did_you_mean, short_repr
+from ..plan import Shape, annotations_of
 from ..script import ConfigScript, ConfigScriptDict, ConfigScriptList
-from ..shapes import Shape
 
 
 def _module_allowed(module: str, allowed: tuple[str, ...]) -> bool:
@@ -85,7 +85,7 @@ def _resolve_name(name: Any, allowed: tuple[str, ...]) -> Any:
 
 
 def _mentioned_classes(annotation: Any, out: set[type]) -> None:
-    annotation = _strip(annotation)
+    annotation = strip(annotation)
     if isinstance(annotation, type):
         out.add(annotation)
     for arg in typing.get_args(annotation):
@@ -109,7 +109,7 @@ def _field_type_classes() -> frozenset[type]:
         classes: set[type] = set()
         for sub in subclasses:
             if dataclasses.is_dataclass(sub):
-                for annotation in field_types(sub).values():
+                for annotation in annotations_of(sub).values():
                     _mentioned_classes(annotation, classes)
         _known.update(count=len(subclasses), classes=frozenset(classes))
     return _known["classes"]

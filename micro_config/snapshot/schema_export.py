@@ -30,7 +30,6 @@ from typing import Any
 from ..errors import ConfigError
 from ..plan import plan_of
 from ..script import ConfigScript, ConfigScriptDict, ConfigScriptList
-from ..shapes import class_fields
 from .format import FORMAT_VERSION, ID, REF, TARGET, TYPE, VALUE
 from .migrate import VERSIONS, is_versioned, target_name, version_of
 
@@ -70,8 +69,7 @@ def class_plan(cls: type) -> list[FieldPlan]:
     """The init fields of a config class, from its per-class plan (the only place this module
     reads the plan, so a change of the plan's API is met here)."""
     plan = plan_of(cls)
-    annotations = {name: ann for name, _, ann in class_fields(cls)}
-    return [FieldPlan(name, annotations[name], name in plan.required) for name in plan.names]
+    return [FieldPlan(name, f.annotation, f.required) for name, f in plan.fields.items()]
 
 
 def json_schema(cls: type, *, schema_id: str | None = None) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from typing import Any, Literal, Optional, Union
 import pytest
 
 from micro_config import ConfigError, ConfigScriptDict, ConfigScriptList
-from micro_config.convert import accepts, coerce, field_types, type_name, unwrap_optional
+from micro_config.convert import accepts, coerce, type_name, unwrap_optional
+from micro_config.plan import annotations_of as field_types
 from tests._h1_configs import (
     Act,
     AdamWConfig,
@@ -125,7 +126,8 @@ def test_a_long_enum_is_listed_in_part() -> None:
 def test_union_prefers_an_arm_that_takes_the_value_as_is() -> None:
     assert coerce("1", Union[int, str]) == "1"  # noqa: UP007 - the typing spelling on purpose
     assert coerce(1, float | int) == 1 and type(coerce(1, float | int)) is int
-    assert coerce(1, str | float) == "1"  # no arm takes 1 as is: the first that converts
+    assert coerce(1.5, str | int) == "1.5"  # no arm takes 1.5 as is: the first that converts
+    assert coerce(1, str | float) == 1  # an int is a float as it is (the one rule)
     assert coerce(True, int | bool) is True
 
 
@@ -157,10 +159,12 @@ def test_unchanged_containers_keep_their_identity() -> None:
     assert coerce(mapping, dict[str, float]) is mapping
 
 
-def test_accepts_is_strict() -> None:
-    assert accepts(1, int)
-    assert not accepts(1, float)
-    assert not accepts([1], tuple[int, ...])
+def test_accepts_is_the_loading_rule_without_leniencies() -> None:
+    assert accepts(1, int) and accepts(1, float)  # an int is a fine float (kept as it is)
+    assert accepts([1], tuple[int, ...])  # the format's own spelling of a tuple
+    assert not accepts((1,), list[int]) and accepts((1,), list[int], cli=True)
+    assert not accepts(3, str) and accepts(3, str, cli=True)
+    assert not accepts([True], list[int]) and not accepts([True], list[int], cli=True)
 
 
 def test_type_name_is_readable() -> None:
