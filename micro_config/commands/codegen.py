@@ -1,13 +1,14 @@
 """``micro-config code A``: the Python source that rebuilds a config tree.
 
-One pass of the project's walk (:func:`micro_config.tree.walk`, used in :func:`census` only) says
-which objects the tree holds at more than one place and where each is first met. Each such object
-becomes one variable, defined before its first use and named after that first place (as the
-snapshot's anchors are), so running the code gives a tree with the same sharing. Fields equal to
-their class default are left out (``all_fields`` keeps them), unless leaving one out would lose a
-sharing relation. Values are written so that they come back exactly: ``float("nan")``, ``-0.0``,
-``Color.RED``, ``Path("a/b")``, tuples, sets, wrappers. The layout is the one ``ruff format``
-gives (a call or literal on one line when it fits, else one item per line with a trailing comma).
+The tree is read with the project's one traversal (:mod:`micro_config.tree`), in two places:
+:func:`census` (``walk``: which objects are held at more than one place, and where each is first
+met) and :meth:`Writer._value` (``transform``: the code of each node after its children's). Each
+shared object becomes one variable, defined before its first use and named after that first
+place (as the snapshot's anchors are), so running the code gives a tree with the same sharing.
+Fields are those of the class's plan (:func:`micro_config.plan.plan_of`); one equal to its class
+default is left out (``all_fields`` keeps them) unless leaving it out would lose a sharing
+relation. Values come back exactly: ``float("nan")``, ``-0.0``, ``Color.RED``, ``Path("a/b")``,
+tuples, sets, wrappers. Layout, literals and imports are :mod:`.pysource`'s (ruff-clean).
 """
 
 from __future__ import annotations
@@ -31,9 +32,21 @@ from ..snapshot.dump import to_data
 from ..snapshot.gcpause import gc_paused
 from ..tree import expand, is_memoised, is_node, render, transform, walk
 from .diff import diff_data
+from .pysource import (
+    LAYOUT,
+    Atom,
+    Group,
+    Imports,
+    Pair,
+    Ref,
+    first_party,
+    float_literal,
+    fresh_name,
+    height,
+    statement,
+    str_literal,
+)
 
-WIDTH = 88  # ruff's default: the output is stable under ruff format at 88 and at any wider width
-INDENT = "    "
 ROOT_NAME = "config"
 MAX_NESTING = 12  # a value nested deeper becomes a variable (Python's parser has a limit)
 
@@ -135,182 +148,6 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return plan_of(cls).names
 
 
-# ---------------------------------------------------------------- the code, as a layout tree
-
-
-class Atom:
-    """Text that is never split (its ``text`` is set later for a variable's name)."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-class Ref(Atom):
-    """A class named in the code, plus ``suffix`` (``Color`` + ``.RED``); its text is set once
-    the code is known to use it, so only what is used is imported."""
-
-    __slots__ = ("cls", "suffix")
-
-    def __init__(self, cls: type, suffix: str) -> None:
-        super().__init__("")
-        self.cls, self.suffix = cls, suffix
-
-
-class Pair:
-    """``left`` ``sep`` ``right``: a keyword argument or a dict entry."""
-
-    __slots__ = ("left", "sep", "right")
-
-    def __init__(self, left: Any, sep: str, right: Any) -> None:
-        self.left, self.sep, self.right = left, sep, right
-
-
-class Group:
-    """A call or literal: on one line when it fits, else one item per line."""
-
-    __slots__ = ("opening", "items", "closing", "one_tuple", "height")
-
-    def __init__(self, opening: Any, items: list[Any], closing: str, one_tuple: bool = False):
-        self.opening, self.items, self.closing, self.one_tuple = opening, items, closing, one_tuple
-        self.height = 1 + max(map(_height, items), default=0)
-
-
-_LAYOUT = (Atom, Pair, Group)
-
-
-def _height(doc: Any) -> int:
-    """How deeply the brackets of ``doc`` nest."""
-    if type(doc) is Pair:
-        return _height(doc.right)
-    return doc.height if type(doc) is Group else 0
-
-
-def _flat(doc: Any) -> str:
-    if isinstance(doc, Atom):
-        return doc.text
-    if isinstance(doc, Pair):
-        return _flat(doc.left) + doc.sep + _flat(doc.right)
-    inner = ", ".join(_flat(item) for item in doc.items)
-    return _text(doc.opening) + inner + ("," if doc.one_tuple else "") + doc.closing
-
-
-def _text(opening: Any) -> str:
-    return opening if type(opening) is str else opening.text
-
-
-def _lay(doc: Any, column: int, level: int, trail: int, out: list[str]) -> None:
-    """Append ``doc`` to ``out``, starting at ``column`` on a line indented ``level`` times,
-    with ``trail`` characters to follow it on its last line."""
-    flat = _flat(doc)
-    if isinstance(doc, Atom) or column + len(flat) + trail <= WIDTH:
-        out.append(flat)
-    elif isinstance(doc, Pair):
-        left = _flat(doc.left) + doc.sep
-        out.append(left)
-        _lay(doc.right, column + len(left), level, trail, out)
-    elif not doc.items:
-        out.append(flat)
-    else:
-        inner = INDENT * (level + 1)
-        out.append(_text(doc.opening) + "\n")
-        for item in doc.items:
-            out.append(inner)
-            _lay(item, len(inner), level + 1, 1, out)
-            out.append(",\n")
-        out.append(INDENT * level + doc.closing)
-
-
-# ---------------------------------------------------------------- leaves
-
-
-def _str_literal(text: str) -> str:
-    """A string literal as ruff format writes it: double quotes unless that needs more escapes."""
-    literal = repr(text)
-    if literal[0] == "'" and text.count('"') <= text.count("'"):
-        body = literal[1:-1].replace("\\'", "'").replace('"', '\\"')
-        literal = f'"{body}"'
-    return literal
-
-
-def _float_literal(value: float) -> str:
-    if math.isnan(value):
-        return 'float("-nan")' if math.copysign(1.0, value) < 0 else 'float("nan")'
-    if math.isinf(value):
-        return 'float("-inf")' if value < 0 else 'float("inf")'
-    return repr(value).replace("e+", "e")  # 1e+300 as ruff format writes it
-
-
-class _Imports:
-    """``from module import Name`` lines (a name taken by another module: ``import module``)."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, tuple[str, Any]] = {}  # local name -> (module, object)
-        self.modules: set[str] = set()  # modules imported whole
-
-    def name(self, module: str, name: str, obj: Any) -> str:
-        held = self.names.setdefault(name, (module, obj))
-        if held[1] is obj:
-            return name
-        self.modules.add(module)
-        return f"{module}.{name}"
-
-    def taken(self) -> set[str]:
-        return set(self.names) | {m.partition(".")[0] for m in self.modules}
-
-    def lines(self, first_party: set[str]) -> list[str]:
-        by_module: dict[str, list[str]] = {}
-        for name, (module, _) in self.names.items():
-            by_module.setdefault(module, []).append(name)
-        sections: dict[int, list[str]] = {}
-        for module in self.modules:
-            sections.setdefault(_section(module, first_party), []).append(f"\0{module}")
-        for module in by_module:
-            sections.setdefault(_section(module, first_party), []).append(module)
-        out: list[str] = []
-        for rank in sorted(sections):
-            if out:
-                out.append("")
-            whole = sorted((m[1:] for m in sections[rank] if m[0] == "\0"), key=_module_key)
-            out += [f"import {module}" for module in whole]
-            for module in sorted((m for m in sections[rank] if m[0] != "\0"), key=_module_key):
-                names = sorted(by_module[module], key=_member_key)
-                line = f"from {module} import {', '.join(names)}"
-                if len(line) > WIDTH:
-                    line = f"from {module} import (\n" + "".join(
-                        f"{INDENT}{n},\n" for n in names
-                    ) + ")"
-                out.append(line)
-        return out
-
-
-def _module_key(module: str) -> tuple[str, str]:
-    return module.lower(), module
-
-
-def _member_key(name: str) -> tuple[int, str, str]:
-    """isort's order by type: CONSTANTS, then Classes, then the rest."""
-    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
-    return kind, name.lower(), name
-
-
-def _section(module: str, first_party: set[str]) -> int:
-    top = module.partition(".")[0]
-    if top in sys.stdlib_module_names:
-        return 0
-    return 2 if top in first_party else 1
-
-
-def first_party(folder: Path) -> set[str]:
-    """Top-level modules of the project holding ``folder`` (where pyproject.toml is), which
-    ruff's isort puts in their own section."""
-    for root in (folder, *folder.parents):
-        if (root / "pyproject.toml").is_file():
-            return {p.stem for p in root.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file()}
-    return set()
-
-
 # ---------------------------------------------------------------- the writer
 
 
@@ -321,7 +158,7 @@ class Writer:
         self.found = census(root)
         self.holders = _holders(self.found, [id(v) for v in self.found.kept if self._shared(v)])
         self.all_fields = all_fields
-        self.imports = _Imports()
+        self.imports = Imports()
         self.memo: dict[int, Any] = {}  # id -> the layout standing for that object
         self.statements: list[tuple[Atom, Any, tuple[Any, ...]]] = []  # (name, layout, path)
         self.defaults: dict[tuple[type, str], Any] = {}  # a default_factory's value
@@ -349,10 +186,10 @@ class Writer:
             if node and key not in written:
                 continue
             try:
-                doc = kid if type(kid) in _LAYOUT else self._leaf(kid)
+                doc = kid if type(kid) in LAYOUT else self._leaf(kid)
             except ConfigError as err:
                 raise err.under(render(expand((where, key)))) from None
-            if _height(doc) > MAX_NESTING:
+            if height(doc) > MAX_NESTING:
                 doc = self._variable(doc, expand((where, key)))
             if node:
                 doc = Pair(Atom(key), "=", doc)
@@ -378,17 +215,17 @@ class Writer:
         """The code of a value the walk does not enter: a scalar, enum, path or set."""
         t = type(value)
         if t is float:
-            return Atom(_float_literal(value))
+            return Atom(float_literal(value))
         if t is str:
-            return Atom(_str_literal(value))
+            return Atom(str_literal(value))
         if t in _SCALARS:
             return Atom(repr(value))
         if isinstance(value, enum.Enum):
             name = value.name
             ok = name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
-            return self._class(t, f".{name}" if ok else f"[{_str_literal(name)}]")
+            return self._class(t, f".{name}" if ok else f"[{str_literal(name)}]")
         if isinstance(value, pathlib.PurePath):
-            return self._class(t, f"({_str_literal(str(value))})")
+            return self._class(t, f"({str_literal(str(value))})")
         if t is set or t is frozenset:
             known = self.memo.get(id(value))
             if known is not None:
@@ -529,42 +366,18 @@ class Writer:
             ref.text = f"{name}.{rest}{ref.suffix}" if rest else f"{name}{ref.suffix}"
         taken = self.imports.taken() | set(dir(builtins)) | {ROOT_NAME}
         for name, _, path in statements:
-            name.text = _fresh(path, taken)
+            name.text = fresh_name(path, taken)
         parts = [f'"""{docstring}"""\n'] if docstring else []
         lines = self.imports.lines(first_party(Path.cwd()))
         if lines:
             parts.append("\n".join(lines) + "\n")
-        body = [_statement(name.text, doc) for name, doc, _ in statements]
-        body.append(_statement(ROOT_NAME, self.root))
+        body = [statement(name.text, doc) for name, doc, _ in statements]
+        body.append(statement(ROOT_NAME, self.root))
         parts.append("".join(body))
         return "\n".join(parts)
 
 
 _NO_DEFAULT = object()
-
-
-def _statement(name: str, doc: Any) -> str:
-    out = [f"{name} = "]
-    _lay(doc, len(name) + 3, 0, 0, out)
-    out.append("\n")
-    return "".join(out)
-
-
-_NOT_NAME = re.compile(r"[^0-9A-Za-z_]+")
-
-
-def _fresh(path: tuple[Any, ...], taken: set[str]) -> str:
-    """A new variable name from the path of an object's first place (``model.dataset`` ->
-    ``model_dataset``), unlike any name in ``taken`` (which it joins)."""
-    base = _NOT_NAME.sub("_", "_".join(map(str, path))).strip("_") or "node"
-    if base[0].isdigit():
-        base = f"item_{base}"
-    name, n = base, 1
-    while name in taken or keyword.iskeyword(name):
-        n += 1
-        name = f"{base}_{n}"
-    taken.add(name)
-    return name
 
 
 def _public_module(module: str, name: str, obj: Any) -> str:
