@@ -155,9 +155,6 @@ def run_show(args: argparse.Namespace) -> int:
 def run_validate(args: argparse.Namespace) -> int:
     allow = allowed_packages(args.allow)
     own = () if args.no_project else tuple(p for p in project_packages() if p not in allow)
-    if own:
-        print(f"{PROG}: allowing the project's own packages ({project_root()}): "
-              f"{', '.join(own)} (--no-project to refuse them)", file=sys.stderr)
     root, found = rebuild(args.a, (*allow, *own))
     for message in found:
         print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
@@ -169,6 +166,8 @@ def run_validate(args: argparse.Namespace) -> int:
               f"{type(root).__name__}, not a config class)", file=sys.stderr)
         return 2
     print(f"OK: {args.a} ({type(root).__module__}.{type(root).__qualname__})")
+    if own:  # one more line on success: what the default allowed
+        print(f"allowed the project's own packages ({project_root()}): {', '.join(own)}")
     return 0
 
 

@@ -12,7 +12,6 @@ import functools
 import json
 import math
 import re
-import sys
 from typing import Any
 
 from ..errors import ConfigError, short_repr
@@ -30,7 +29,7 @@ from .format import (
     find,
     shared_ids,
 )
-from .gcpause import gc_paused
+from .gcpause import gc_paused, recursion_room
 
 
 @functools.cache
@@ -333,23 +332,21 @@ def json_text(
 
 
 def _dumps(ready: Any, indent: int | None, data: Any) -> str:
-    """``json.dumps`` of at most DEPTH_LIMIT levels, like the YAML writer: the C encoder's
-    recursion counts against the recursion limit, which is set to exactly that for the call;
-    the indented (pure-Python) encoder is checked by the walk first."""
-    limit = sys.getrecursionlimit()
-    if indent is None:
-        sys.setrecursionlimit(sum(1 for _ in _stack()) + DEPTH_LIMIT + 4)  # + dumps, encode, ...
-    else:
+    """``json.dumps`` of at most DEPTH_LIMIT levels, like the YAML writer. The C encoder stops
+    near the limit (its recursion counts against the recursion limit); only then is the depth
+    measured exactly, by the walk. The indented (pure-Python) encoder is checked first."""
+    if indent is not None:
         check_data(ready)
     try:
-        if indent is None:
-            text = json.dumps(ready, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        else:
-            text = json.dumps(ready, ensure_ascii=False, allow_nan=False, indent=indent)
+        try:
+            with recursion_room(DEPTH_LIMIT):
+                text = _encode(ready, indent)
+        except RecursionError:  # near the limit: measure, then retry with room to spare
+            check_data(ready)
+            with recursion_room(2 * DEPTH_LIMIT):
+                text = _encode(ready, indent)
     except RecursionError:
         raise depth_error(writing=True) from None
-    finally:
-        sys.setrecursionlimit(limit)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -357,8 +354,7 @@ def _dumps(ready: Any, indent: int | None, data: Any) -> str:
     return text
 
 
-def _stack() -> Any:
-    frame = sys._getframe()
-    while frame is not None:
-        yield frame
-        frame = frame.f_back
+def _encode(ready: Any, indent: int | None) -> str:
+    if indent is None:
+        return json.dumps(ready, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return json.dumps(ready, ensure_ascii=False, allow_nan=False, indent=indent)

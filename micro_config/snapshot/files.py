@@ -346,9 +346,9 @@ def _file_mode(path: Path) -> int:
 
 def _main_classes(config: Any) -> list[str]:
     """Names of the classes in ``config`` defined in ``__main__`` (no other process has them)."""
-    from ..tree import each_once
+    from ..tree import descendant_nodes
 
-    return sorted({type(v).__qualname__ for v in each_once(config) if type(v).__module__ == "__main__"})
+    return sorted({type(v).__qualname__ for v in descendant_nodes(config) if type(v).__module__ == "__main__"})
 
 
 def save_snapshot(

@@ -37,3 +37,25 @@ def gc_paused() -> Iterator[None]:
             sys.setrecursionlimit(limit)
         if was_enabled:
             gc.enable()
+
+
+def _frames() -> int:
+    frame, n = sys._getframe(), 0
+    while frame is not None:
+        frame, n = frame.f_back, n + 1
+    return n
+
+
+@contextlib.contextmanager
+def recursion_room(levels: int) -> Iterator[None]:
+    """Room for about ``levels`` more nested calls of C code that counts against the recursion
+    limit (``json``'s encoder and decoder: one per level of data), and no more, so that deep
+    input stops there instead of exhausting the C stack. About: calls into Python from C
+    higher up the stack count too, so a caller that must be exact retries with more room and
+    checks the depth itself (see emit/parse)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_frames() + levels + 2)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)

@@ -32,7 +32,7 @@ from .format import (
     path_text,
     walk,
 )
-from .gcpause import gc_paused
+from .gcpause import gc_paused, recursion_room
 
 NAN = NONFINITE["nan"]  # float("nan"): the sign bit clear
 
@@ -265,20 +265,18 @@ def _json_hook() -> Callable[[list[tuple[str, Any]]], Any]:
     return hook
 
 
-def _frames() -> int:
-    frame, n = sys._getframe(), 0
-    while frame is not None:
-        frame, n = frame.f_back, n + 1
-    return n
-
-
 def _parse_json(text: str | bytes) -> Any:
     """JSON text -> normalised data, errors worded with their line or path. The decoder may
     nest DEPTH_LIMIT levels (its C recursion counts against the recursion limit)."""
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(_frames() + DEPTH_LIMIT + 50)
     try:
-        return json.loads(text, object_pairs_hook=_json_hook())
+        try:
+            with recursion_room(DEPTH_LIMIT):
+                return json.loads(text, object_pairs_hook=_json_hook())
+        except RecursionError:  # near the limit: read with room to spare, then measure
+            with recursion_room(2 * DEPTH_LIMIT):
+                data = json.loads(text, object_pairs_hook=_json_hook())
+            check_data(data)
+            return data
     except json.JSONDecodeError as exc:
         raise MalformedFileError(
             f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -292,8 +290,6 @@ def _parse_json(text: str | bytes) -> Any:
     except ValueError as exc:  # an integer past Python's int <-> text limit
         line = _long_number_line(text)
         raise MalformedFileError(f"malformed JSON{line}: {_cut_text(exc)}") from None
-    finally:
-        sys.setrecursionlimit(limit)
 
 
 def _long_number_line(text: str | bytes) -> str:

@@ -15,9 +15,11 @@ import typing
 from typing import Any
 
 from ..convert import strip
-from ..errors import ConfigError, did_you_mean, short_repr
+from ..errors import ConfigError, RefusedClassError, did_you_mean, short_repr
 from ..plan import Shape, annotations_of
 from ..script import ConfigScript, ConfigScriptDict, ConfigScriptList
+
+NAME_LIMIT = 1000  # characters of a dotted class name (docs/format.md "Limits and guarantees")
 
 
 def _module_allowed(module: str, allowed: tuple[str, ...]) -> bool:
@@ -40,6 +42,10 @@ def _resolve_name(name: Any, allowed: tuple[str, ...]) -> Any:
     otherwise a module is imported only when it lies inside ``allowed``."""
     if type(name) is not str:
         raise ConfigError(f"a class name must be a string, not {short_repr(name)}")
+    if len(name) > NAME_LIMIT:  # checked first: the prefix search below is quadratic in parts
+        raise RefusedClassError(
+            f"{short_repr(name)} is not a <module>.<Class> name (longer than {NAME_LIMIT} characters)"
+        )
     parts = name.split(".")
     dunder = [p for p in parts[1:] if p.startswith("__")]  # no __class__, __globals__, ...
     if len(parts) < 2 or dunder or not all(p.isidentifier() for p in parts):

@@ -1,0 +1,340 @@
+"""Hostile and broken snapshot files: each is a ConfigError (one line from the command) with its
+line or path, found in bounded time, before anything is read that should not be. Every test has a
+timeout, so a regression to a hang fails fast."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from micro_config import (
+    ConfigError,
+    ConfigScript,
+    from_json,
+    from_yaml,
+    load_snapshot,
+    read_meta,
+    save_snapshot,
+    to_json,
+    to_yaml,
+)
+from micro_config.errors import MalformedFileError
+from micro_config.snapshot import files
+from micro_config.snapshot.format import DEPTH_LIMIT
+from micro_config.snapshot.parse import parse_json, parse_yaml
+from tests._h2_configs import Leaf, Node
+
+pytestmark = [pytest.mark.timeout(60), pytest.mark.filterwarnings("ignore:schema drift")]
+LEAF = "tests._h2_configs.Leaf"
+
+
+def micro_config(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("micro-config")
+    assert exe is not None
+    env = {k: v for k, v in os.environ.items() if k not in ("MICRO_CONFIG_ALLOW", "MICRO_CONFIG_ROOT")}
+    return subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    return result.stderr
+
+
+# ---------------------------------------------------------------- a file means one thing
+
+
+@pytest.mark.parametrize("text, key, line", [
+    (f"_target_: {LEAF}\n_target_: tests._h2_configs.Node\n", "_target_", 2),
+    (f"_target_: {LEAF}\ncount: 1\nname: x\ncount: 2\n", "count", 4),
+    (f"_target_: {LEAF}\ntable:\n  a: 1\n  b: 2\n  a: 3\n", "a", 5),
+])
+def test_a_key_given_twice_in_yaml_names_key_and_line(text: str, key: str, line: int) -> None:
+    with pytest.raises(MalformedFileError, match=f"line {line}.*'{key}' is given twice"):
+        from_yaml(text)
+
+
+def test_a_key_given_twice_in_json_names_key_and_line() -> None:
+    text = f'{{"_target_": "{LEAF}",\n "count": 1,\n "table": {{"a": 1}},\n "count": 2}}'
+    with pytest.raises(MalformedFileError, match="line 4.*'count' is given twice"):
+        from_json(text)
+    with pytest.raises(MalformedFileError, match="line 1.*'a' is given twice"):
+        parse_json('{"x": {"a": 1, "a": 2}, "a": 3}')
+
+
+@pytest.mark.parametrize("value, what", [
+    ("2024-01-01", "date"),
+    ("2024-01-01 10:00:00", "date"),
+    ("!!timestamp 2024-01-01", "date"),
+    ("!!binary aGVsbG8=", "binary"),
+    ("!!set {a, b}", "set"),
+    ("!!omap [a: 1]", "ordered map"),
+    ("!!pairs [a: 1]", "pairs"),
+    ("!mytag x", "'!mytag'"),
+    ("[1, !!python/tuple [1, 2]]", "python/tuple"),
+])
+def test_only_the_formats_own_yaml_types_load(value: str, what: str) -> None:
+    text = f"_target_: {LEAF}\nanything:\n  deep: {value}\n"
+    with pytest.raises(MalformedFileError, match=f"line 3.*{what}.*not part of the snapshot format") as err:
+        from_yaml(text)
+    assert err.value.path.startswith("anything.deep")
+    with pytest.raises(MalformedFileError, match="not part of the snapshot format"):
+        parse_yaml(text)
+
+
+def test_merge_keys_are_refused_not_merged() -> None:
+    with pytest.raises(MalformedFileError, match="line 4.*merge key"):
+        parse_yaml("base: &b {x: 1}\nother:\n  y: 2\n  <<: *b\n")
+    assert parse_yaml("'<<': 1\n") == {"<<": 1}  # a quoted key is a string
+
+
+@pytest.mark.parametrize("word", ["y", "Y", "n", "N", "yes", "No", "on", "OFF", "true", "~", "null"])
+def test_strings_any_yaml_reader_takes_for_another_type_are_quoted(word: str) -> None:
+    import yaml
+
+    text = to_yaml(Leaf(name=word, anything=[word]))
+    assert f"name: '{word}'" in text and f"- '{word}'" in text
+    back = from_yaml(text)
+    assert back.name == word and back.anything == [word]
+    # a YAML 1.1 reader that knows y/n as bools reads a string too
+    loader = type("Yaml11", (yaml.SafeLoader,), {})
+    loader.add_implicit_resolver("tag:yaml.org,2002:bool", __import__("re").compile("^(?:y|Y|n|N)$"), list("yYnN"))
+    assert yaml.load(text, Loader=loader)["name"] == word  # noqa: S506 - a safe loader
+
+
+def test_a_ref_that_is_not_a_string_is_refused_with_its_path() -> None:
+    for ref in ("1", "null", "[\"a\"]", "{\"_ref_\": \"a\"}"):
+        text = f'{{"_target_": "{LEAF}", "anything": {{"k": {{"_ref_": {ref}}}}}}}'
+        with pytest.raises(MalformedFileError, match="_ref_") as err:
+            from_json(text)
+        assert err.value.path == "anything.k"
+    with pytest.raises(ConfigError, match="reserved"):
+        from_yaml(f"_target_: {LEAF}\nanything:\n  _ref_: 1\n")
+
+
+def test_integers_past_pythons_text_limit_are_refused_at_parse() -> None:
+    digits = "9" * (sys.get_int_max_str_digits() + 1)
+    with pytest.raises(MalformedFileError, match="line 2.*integer"):
+        from_yaml(f"_target_: {LEAF}\ncount: {digits}\n")
+    with pytest.raises(MalformedFileError, match="line 2"):
+        from_json(f'{{"_target_": "{LEAF}",\n "count": {digits}}}')
+    big = int("9" * (sys.get_int_max_str_digits() - 1))
+    assert from_yaml(to_yaml(Leaf(count=big))).count == big  # what loads is written again
+
+
+# ---------------------------------------------------------------- depth
+
+
+def chain(n: int) -> Node:
+    node = Node(label="end")
+    for i in range(n - 1):
+        node = Node(label=str(i), other=node)
+    return node
+
+
+@pytest.mark.parametrize("write, read", [(to_yaml, from_yaml), (to_json, from_json)])
+def test_what_is_written_reads_back_even_deep(write, read) -> None:  # noqa: ANN001
+    deep = chain(900)
+    text = write(deep)
+    assert write(read(text)) == text
+    nested: list = []
+    inner = nested
+    for _ in range(DEPTH_LIMIT - 3):
+        inner.append([])
+        inner = inner[0]
+    text = write(Leaf(anything=nested))
+    assert write(read(text)) == text
+
+
+@pytest.mark.parametrize("write", [to_yaml, to_json])
+def test_past_the_depth_limit_writing_is_a_config_error(write) -> None:  # noqa: ANN001
+    with pytest.raises(ConfigError, match=f"more than {DEPTH_LIMIT} levels"):
+        write(chain(DEPTH_LIMIT + 5))
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 100_000 + "]" * 100_000,  # libyaml would recurse in C and crash the process
+    "{a: " * 50_000 + "1" + "}" * 50_000,
+    "- " * 5_000 + "x\n",
+    "".join("  " * i + "a:\n" for i in range(DEPTH_LIMIT + 5)) + "  " * (DEPTH_LIMIT + 5) + "b: 1\n",
+], ids=["flow-lists", "flow-maps", "compact-lists", "block-maps"])
+def test_hostile_depth_in_yaml_is_refused_before_libyaml_builds_it(text: str) -> None:
+    code = ("import sys; from micro_config import from_yaml, ConfigError\n"
+            "try:\n    from_yaml(sys.stdin.read())\nexcept ConfigError as e:\n    print(type(e).__name__, e)\n")
+    done = subprocess.run([sys.executable, "-c", code], input=text, capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-500:]  # a crash is -11
+    assert done.stdout.startswith("MalformedFileError") and f"more than {DEPTH_LIMIT}" in done.stdout
+
+
+def test_hostile_depth_in_json_and_through_aliases_is_a_config_error() -> None:
+    for text in ("[" * 100_000 + "]" * 100_000, '{"a": ' * 5_000 + "1" + "}" * 5_000):
+        for read in (from_json, parse_json):
+            with pytest.raises(MalformedFileError, match=f"more than {DEPTH_LIMIT}"):
+                read(text)
+    # aliases nest what the text does not: each list holds the one before
+    lines = ["a0: &a0 [1]"] + [f"a{i}: &a{i} [*a{i - 1}]" for i in range(1, 3 * DEPTH_LIMIT)]
+    text = f"_target_: {LEAF}\nanything:\n" + "".join(f"  {line}\n" for line in lines)
+    for read in (from_yaml, parse_yaml):
+        try:
+            read(text)
+        except ConfigError:
+            pass  # refused or loaded: never a RecursionError
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def test_only_regular_files_are_read_and_fifos_do_not_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    start = time.perf_counter()
+    with pytest.raises(MalformedFileError, match="a FIFO, not a snapshot file"):
+        load_snapshot(fifo)
+    with pytest.raises(MalformedFileError, match="FIFO"):
+        read_meta(fifo)
+    assert time.perf_counter() - start < 5
+    (tmp_path / "zero.yaml").symlink_to("/dev/zero")
+    with pytest.raises(MalformedFileError, match="a device"):
+        load_snapshot(tmp_path / "zero.yaml")
+    (tmp_path / "dir.yaml").mkdir()
+    with pytest.raises(ConfigError, match="not a checkpoint folder"):
+        load_snapshot(tmp_path / "dir.yaml")
+    result = micro_config("show", "zero.yaml", cwd=tmp_path)
+    assert "a device" in one_line_error(result)
+
+
+def test_files_over_the_size_cap_are_refused_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = save_snapshot(Leaf(), tmp_path / "a.yaml")
+    monkeypatch.setattr(files, "SIZE_LIMIT", 100)
+    with pytest.raises(MalformedFileError, match="larger than"):
+        load_snapshot(path)
+    monkeypatch.undo()
+    assert isinstance(load_snapshot(path), Leaf)
+    assert files.SIZE_LIMIT >= 100 * 2**20  # generous: documented in docs/format.md
+
+
+def test_non_utf8_text_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_bytes(b"_target_: x\nname: \xff\n")
+    with pytest.raises(MalformedFileError, match="not UTF-8"):
+        load_snapshot(tmp_path / "a.yaml")
+
+
+# ---------------------------------------------------------------- writing files
+
+
+def test_a_killed_saves_temporary_is_removed_by_the_next_save(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    host = files._HOST
+    stale = tmp_path / f".run.yaml.{host}-{dead}.k1ll3d.tmp"
+    alive = tmp_path / f".run.yaml.{host}-{os.getppid()}.wr1t1ng.tmp"  # a live writer's
+    other_host = tmp_path / f".run.yaml.elsewhere-{dead}.abc.tmp"  # maybe alive over there
+    foreign = tmp_path / ".notes.tmp"
+    for path in (stale, alive, other_host, foreign):
+        path.write_text("partial")
+    save_snapshot(Leaf(), tmp_path / "run.yaml")
+    assert not stale.exists()
+    assert alive.exists() and other_host.exists() and foreign.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == sorted(
+        p.name for p in (alive, other_host, foreign))
+
+
+def test_created_is_kept_when_passed_back_and_updated_moves(tmp_path: Path) -> None:
+    path = save_snapshot(Leaf(), tmp_path / "run.yaml")
+    first = read_meta(path)
+    assert first["created"] == first["updated"]
+    save_snapshot(Leaf(count=1), path, meta={"created": "2020-01-01T00:00:00+00:00"})
+    again = read_meta(path)
+    assert again["created"] == "2020-01-01T00:00:00+00:00"
+    assert again["updated"] >= first["updated"] and again["updated"] != again["created"]
+
+
+def test_argv_is_the_command_as_typed() -> None:
+    assert files.typed_argv(["/usr/local/bin/python3.11", "-m", "pkg.mod", "a=1"]) == [
+        "python3.11", "-m", "pkg.mod", "a=1"]
+    assert files.typed_argv(["/venv/bin/python", "/venv/bin/micro-config", "diff", "a", "b"]) == [
+        "micro-config", "diff", "a", "b"]
+    here = os.path.join(os.getcwd(), "run.py")
+    assert files.typed_argv(["python", "-u", here, "x"]) == ["python", "-u", "run.py", "x"]
+
+
+def test_classes_from_main_warn_and_strict_refuses(tmp_path: Path) -> None:
+    @dataclasses.dataclass
+    class Local(ConfigScript):
+        x: int = 1
+
+        def unroll(self, metaconfig=None):  # noqa: ANN001, ANN201
+            return self.x
+
+    Local.__module__, Local.__qualname__ = "__main__", "Local"
+    with pytest.warns(UserWarning, match="__main__.*no other process can load"):
+        save_snapshot(Local(), tmp_path / "a.yaml")
+    with pytest.raises(ConfigError, match="__main__"):
+        save_snapshot(Local(), tmp_path / "b.yaml", strict=True)
+    assert not (tmp_path / "b.yaml").exists()
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_validate_allows_the_projects_own_packages_only(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "mypkg").mkdir()
+    (tmp_path / "mypkg" / "__init__.py").write_text(
+        "from dataclasses import dataclass\nfrom micro_config import ConfigScript\n\n"
+        "@dataclass\nclass C(ConfigScript):\n    x: int = 1\n\n"
+        "    def unroll(self, metaconfig=None):\n        return self.x\n")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "a.yaml").write_text("_target_: mypkg.C\nx: 2\n")
+    (tmp_path / "sub").mkdir()
+    result = micro_config("validate", "runs/a.yaml", cwd=tmp_path / "sub")  # found from the root
+    assert result.returncode == 0, result.stderr
+    assert "OK: runs/a.yaml (mypkg.C)" in result.stdout and "mypkg" in result.stdout.splitlines()[1]
+    assert "refusing" in one_line_error(micro_config("validate", "runs/a.yaml", "--no-project",
+                                                     cwd=tmp_path))
+    (tmp_path / "runs" / "b.yaml").write_text("_target_: wsgiref.simple_server.X\n")  # stdlib: refused
+    assert "refusing to import" in one_line_error(micro_config("validate", "runs/b.yaml", cwd=tmp_path))
+    result = micro_config("show", "runs/a.yaml", "--paths", cwd=tmp_path / "sub")
+    assert result.returncode == 0 and "x = 2" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["diff", "--help"], ["show", "--help"]])
+def test_a_closed_pipe_ends_quietly(args: list[str], tmp_path: Path) -> None:
+    exe = shutil.which("micro-config")
+    assert exe is not None
+    proc = subprocess.Popen([exe, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) in (0, 1) and err == ""
+
+
+def test_show_of_a_big_tree_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    path = save_snapshot(Node(items=[Leaf(name=str(i)) for i in range(3000)]), tmp_path / "big.yaml")
+    exe = shutil.which("micro-config")
+    assert exe is not None
+    proc = subprocess.Popen([exe, "show", str(path), "--paths"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(100)
+    proc.stdout.close()
+    assert proc.stderr.read().decode() == "" and proc.wait(timeout=60) in (0, 1)
+
+
+@pytest.mark.timeout(10)
+def test_a_megabyte_dotted_target_is_refused_fast() -> None:
+    name = ".".join(["a"] * 500_000)
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match="not a <module>.<Class> name") as err:
+        from_yaml(f"_target_: {name}\n")
+    assert time.perf_counter() - start < 2 and len(str(err.value)) < 500
