@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import ConfigError, short_repr
-from ..plan import plan_of
+from ..plan import Factory, plan_of
 from ..snapshot.dump import to_data
 from ..snapshot.gcpause import gc_paused
 from ..tree import expand, is_memoised, is_node, render, transform, walk
@@ -287,27 +287,27 @@ class Writer:
     def _is_default(self, node: Any, name: str) -> bool:
         """Would leaving the field out give the same value, with the same sharing?"""
         cls = type(node)
-        spec = cls.__dataclass_fields__[name]
+        default = plan_of(cls).fields[name].default  # a value, MISSING or a Factory
         value = getattr(node, name)
         if id(value) in self.holders or (
             self.found.places.get(id(value), 1) > 1 and type(value) not in (tuple, frozenset)
         ):
             return False  # left out, the field would get an object of its own
-        if spec.default is not dataclasses.MISSING:
-            if value is spec.default:
+        if default is dataclasses.MISSING:
+            return False
+        if type(default) is not Factory:
+            if value is default:
                 return True
             # the class's one default object would then stand at every place that leaves it out
-            return not _holds_identity(spec.default) and self._same(value, spec.default)
-        if spec.default_factory is not dataclasses.MISSING:
-            key = (cls, name)
-            if key not in self.defaults:
-                try:
-                    self.defaults[key] = spec.default_factory()
-                except Exception:  # a factory that fails here: write the value
-                    self.defaults[key] = _NO_DEFAULT
-            default = self.defaults[key]
-            return default is not _NO_DEFAULT and self._same(value, default)
-        return False
+            return not _holds_identity(default) and self._same(value, default)
+        key = (cls, name)
+        if key not in self.defaults:
+            try:
+                self.defaults[key] = default.make()
+            except Exception:  # a factory that fails here: write the value
+                self.defaults[key] = _NO_DEFAULT
+        made = self.defaults[key]
+        return made is not _NO_DEFAULT and self._same(value, made)
 
     # -- names
 
