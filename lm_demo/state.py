@@ -56,10 +56,14 @@ class Cursor:
         return cls(state["step"], state["epoch"], state["position"], state["order"], tokens)
 
 
+DEFAULT_THREADS = torch.get_num_threads()  # torch's own choice, before any run changed it
+
+
 def setup_torch(seed: int, deterministic: bool, num_threads: int | None) -> None:
-    """Seed every generator the run draws from; make CPU kernels bitwise reproducible."""
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
+    """Seed every generator the run draws from; make CPU kernels bitwise reproducible. The
+    thread count is set every time (None: torch's default), since it changes the float sums:
+    a run in a process where an earlier run set another count still computes the same bits."""
+    torch.set_num_threads(num_threads if num_threads is not None else DEFAULT_THREADS)
     torch.use_deterministic_algorithms(deterministic)
     random.seed(seed)
     torch.manual_seed(seed)

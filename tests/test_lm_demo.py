@@ -352,3 +352,16 @@ def test_unroll_and_the_command_line_train_alike(tmp_path: Path) -> None:
     code, _, err = call("lm_demo.train", *tiny_args("max_steps=2", "save_every=100"), root=tmp_path / "cli")
     assert code == 0, err
     assert [(r["step"], r["loss"]) for r in result.train_log] == losses(tmp_path / "cli/ck")
+
+
+def test_a_run_without_num_threads_uses_torchs_default_whatever_ran_before() -> None:
+    from lm_demo import state
+
+    before = torch.get_num_threads()
+    try:
+        state.setup_torch(0, True, 1)
+        assert torch.get_num_threads() == 1
+        state.setup_torch(0, True, None)  # not the 1 left by the previous run
+        assert torch.get_num_threads() == state.DEFAULT_THREADS
+    finally:
+        torch.set_num_threads(before)
