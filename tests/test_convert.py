@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import pathlib
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any, Literal, Optional, Union
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from micro_config import ConfigError, ConfigScriptDict, ConfigScriptList
+from micro_config import ConfigError, ConfigScriptDict, ConfigScriptList, deep_replace, from_data
 from micro_config.convert import accepts, coerce, type_name, unwrap_optional
 from micro_config.plan import annotations_of as field_types
 from tests._h1_configs import (
@@ -205,3 +210,86 @@ def test_field_types_survives_an_unresolvable_name() -> None:
     types = field_types(Local)
     assert types["a"] is int
     assert coerce("anything", types["b"]) == "anything"
+
+
+# ------------------------------------------------------------ the two sides, held to one table
+
+class Shade(enum.Enum):
+    LIGHT = "light"
+    DARK = "dark"
+
+
+_ANNOTATIONS: list[Any] = [
+    int, float, str, bool, Optional[int], list[int], list[float], tuple[int, ...],  # noqa: UP045
+    tuple[int, str], set[int], frozenset[str], dict[str, int], pathlib.Path, Shade,
+    Literal["a", "b"], int | str, Optional[list[int]], list[tuple[int, ...]], dict[str, list[bool]],  # noqa: UP045
+]
+_HOLDERS: list[type] = []
+for _i, _ann in enumerate(_ANNOTATIONS):
+    _cls = dataclasses.make_dataclass(f"Holder{_i}", [("x", _ann, dataclasses.field(default=None))])
+    _cls.__module__ = __name__
+    globals()[_cls.__name__] = _cls
+    _HOLDERS.append(_cls)
+
+_FLOAT_WORDS = {"nan", "inf", "-inf"}
+_leaf = st.one_of(
+    st.integers(-3, 3), st.booleans(), st.none(), st.sampled_from([0.5, -2.0, 1e300]),
+    st.sampled_from(["a", "b", "x", "LIGHT", "light", "DARK", "nan", "inf", "-inf", "3", "p/q"]),
+)
+_data = st.recursive(
+    _leaf,
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.sampled_from(["a", "k"]), inner, max_size=2)),
+    max_leaves=6,
+)
+
+
+def _lenient(ann: Any, value: Any) -> bool:
+    """Whether a row of convert.LENIENCIES applies somewhere inside ``value`` for ``ann``."""
+    inner, optional = unwrap_optional(ann)
+    if value is None and optional:
+        return False
+    if typing.get_origin(inner) in (types.UnionType, typing.Union):
+        return any(_lenient(arm, value) for arm in typing.get_args(inner))
+    if inner is str:
+        return type(value) in (int, float)
+    if inner is float:
+        return type(value) is int or (type(value) is str and value in _FLOAT_WORDS)
+    if inner is Shade:
+        return value in ("light", "dark")
+    origin, args = typing.get_origin(inner), typing.get_args(inner)
+    if origin in (list, set, frozenset, tuple) and type(value) is list:
+        item_anns = args if origin is tuple and args[-1] is not Ellipsis else [args[0]] * len(value)
+        return any(_lenient(a, v) for a, v in zip(item_anns, value, strict=False))
+    if origin is dict and type(value) is dict:
+        return any(_lenient(args[1], v) for v in value.values())
+    return False
+
+
+def _outcome(run: Any) -> tuple[str, Any]:
+    try:
+        return "ok", run().x
+    except ConfigError as exc:
+        return "refused", exc.path
+
+
+@settings(max_examples=300, deadline=None)
+@given(index=st.integers(0, len(_ANNOTATIONS) - 1), value=_data)
+def test_loading_and_the_command_line_agree_except_the_leniency_table(index: int, value: Any) -> None:
+    cls, ann = _HOLDERS[index], _ANNOTATIONS[index]
+    loaded = _outcome(lambda: from_data({"_target_": f"{__name__}.{cls.__name__}", "x": value}, cls))
+    typed = _outcome(lambda: deep_replace(cls(), x=value))
+    if loaded == typed and (loaded[0] == "refused" or _same_types(loaded[1], typed[1])):
+        return
+    assert _lenient(ann, value), (ann, value, loaded, typed)
+    assert loaded[0] == "refused" or typed[0] == "ok", "the command line refused what loading took"
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(map(_same_types, a, b))
+    if isinstance(a, dict):
+        return all(_same_types(a[k], b[k]) for k in a)
+    return True

@@ -286,3 +286,13 @@ def test_unicode_is_written_readably() -> None:
     text = to_yaml(Leaf(name="漢字 ✓"))
     assert "漢字 ✓" in text
     assert "漢字 ✓" in to_json(Leaf(name="漢字 ✓"))
+
+
+def test_a_plain_list_shared_by_two_list_fields_stays_shared() -> None:
+    shared = [1, 2, 3]  # the loader's fast path for lists of plain numbers keeps it one list
+    tree = Node(children=ConfigScriptList([Leaf(weights=shared), Leaf(name="b", weights=shared)]))
+    for dump, load in ((to_yaml, from_yaml), (to_json, from_json)):
+        text = dump(tree)
+        back = load(text)
+        assert back.children[0].weights is back.children[1].weights
+        assert dump(back) == text  # byte-identical

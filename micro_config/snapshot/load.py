@@ -13,7 +13,7 @@ import pathlib
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import ConfigError, did_you_mean, short_repr
+from ..errors import ConfigError, WrongTypeError, did_you_mean, short_repr
 from ..plan import ANY, BUILD, CHECK, PLANS, SEQ, Shape, actions_of, plan_of, shape_of, via_dacite
 from ..script import ConfigScriptList
 from .drift import Drift
@@ -128,9 +128,12 @@ class _Builder:
         if kind is None or kind is list:
             return out
         try:
-            return kind(out)
-        except TypeError as exc:  # an unhashable set element
-            raise ConfigError(f"cannot make a {kind.__name__}: {exc}") from None
+            made = kind(out)
+        except TypeError:  # an unhashable set element: name it, as the command line does
+            raise _unhashable(out, kind) from None
+        if len(made) < len(out) and len({(type(x), x) for x in out}) > len(made):
+            raise _merged(out, kind)  # 0 and False, 1 and 1.0: one item, and one type lost
+        return made
 
     def _dict(self, d: dict[Any, Any], shape: Shape) -> Any:
         for reserved in (ID, REF, TARGET):
@@ -160,8 +163,8 @@ class _Builder:
             items = self._items(payload, ANY)
             try:
                 return builder(items)
-            except TypeError as exc:
-                raise ConfigError(f"cannot make a {kind}: {exc}") from None
+            except TypeError:
+                raise _unhashable(items, builder) from None
         if kind == "path":
             self._expect(payload, str, kind)
             return self._str(payload, pathlib.Path)
@@ -224,8 +227,14 @@ class _Builder:
         for k, what, f, arg in todo:
             v = kwargs[k]
             if what is SEQ:
-                if set(map(type, v)) <= arg:
-                    kwargs[k] = f.seq(v)  # checked already: the common list[float], tuple[int, ...]
+                if set(map(type, v)) <= arg:  # checked already: the common list[float], tuple[int, ...]
+                    if f.seq is list or f.seq is set:  # mutable: a shared (anchored) one stays shared
+                        made = self.memo.get(id(v))
+                        if type(made) is not f.seq:
+                            made = self.memo[id(v)] = f.seq(v)
+                        kwargs[k] = made
+                    else:
+                        kwargs[k] = f.seq(v)
                     continue
                 what, arg = BUILD, f.shape
             elif what is CHECK:
@@ -254,6 +263,27 @@ class _Builder:
             raise ConfigError(
                 f"building {cls.__qualname__} failed: {type(exc).__name__}: {exc}"
             ) from None
+
+
+def _unhashable(items: list[Any], kind: type) -> ConfigError:
+    for index, item in enumerate(items):
+        try:
+            hash(item)
+        except TypeError:
+            return WrongTypeError(f"a {kind.__name__} holds hashable items, not {short_repr(item)}", str(index))
+    return WrongTypeError(f"cannot make a {kind.__name__}")
+
+
+def _merged(items: list[Any], kind: type) -> ConfigError:
+    first: dict[Any, Any] = {}
+    for index, item in enumerate(items):
+        other = first.setdefault(item, item)
+        if type(other) is not type(item):
+            return WrongTypeError(
+                f"{short_repr(item)} and {short_repr(other)} are one item of a {kind.__name__}",
+                str(index),
+            )
+    return WrongTypeError(f"items of different types merge in a {kind.__name__}")
 
 
 def from_data(
