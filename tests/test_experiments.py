@@ -180,3 +180,10 @@ def test_micro_config_diff_takes_file_refs(capsys: pytest.CaptureFixture[str]) -
     assert status == 1
     assert "model.transformer_config.num_blocks: 2 -> 4" in out.splitlines()
     assert "optim.lr: 0.003 -> 0.001" in out.splitlines()
+
+
+def test_micro_config_show_takes_file_refs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert micro_config_main(["show", "schemas/experiments.py:tiny", "--paths"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "model.dataset = <shared: train_dataset>" in lines
+    assert "max_steps = 6" in lines
