@@ -19,6 +19,7 @@ import pathlib
 import platform
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from micro_config import (  # noqa: E402
     ConfigScriptList,
     from_json,
     from_yaml,
+    load_snapshot,
     to_json,
     to_yaml,
 )
@@ -43,7 +45,8 @@ from micro_config.snapshot.emit import _Jsonable  # noqa: E402
 from micro_config.snapshot.gcpause import gc_paused  # noqa: E402
 from micro_config.tree import descendant_nodes  # noqa: E402
 
-TARGETS = {("yaml", "dump"): 1.25, ("yaml", "load"): 1.3, ("json", "dump"): 2.0, ("json", "load"): 3.0}
+TARGETS = {("yaml", "dump"): 1.25, ("yaml", "load"): 1.3, ("json", "dump"): 2.0, ("json", "load"): 3.0,
+           ("yaml", "load_snapshot"): 1.1, ("json", "load_snapshot"): 1.1}
 
 
 class Mode(enum.Enum):
@@ -183,7 +186,7 @@ def measure(n_nodes: int, repeat: int) -> list[tuple[str, str, float, float, flo
     recipe = constructor_recipe(tree)
     wrappers = [n for n in descendant_nodes(tree) if not dataclasses.is_dataclass(n)]
     dump_kw = {"sort_keys": False, "allow_unicode": True, "default_flow_style": False}
-    json_kw = {"indent": 2, "ensure_ascii": False, "allow_nan": False}
+    json_kw = {"separators": (",", ":"), "ensure_ascii": False, "allow_nan": False}  # compact
     assert to_yaml(from_yaml(yaml_text)) == yaml_text
     assert to_json(from_json(json_text)) == json_text
 
@@ -207,6 +210,14 @@ def measure(n_nodes: int, repeat: int) -> list[tuple[str, str, float, float, flo
         floor = sum(best(part, repeat) for part in parts)
         floor_paused = sum(best(paused(part), repeat) for part in parts)
         rows.append((*key, best(ours_fns[key], repeat), floor, floor_paused))
+    # load_snapshot against from_yaml/from_json on the same text: the file layer's cost
+    with tempfile.TemporaryDirectory() as folder:
+        for fmt, text, load in (("yaml", yaml_text, from_yaml), ("json", json_text, from_json)):
+            path = pathlib.Path(folder) / f"tree.{fmt}"
+            path.write_text(text, encoding="utf-8")
+            floor = best(lambda: load(text), repeat)  # noqa: B023 - called right here
+            ours = best(lambda: load_snapshot(path), repeat)  # noqa: B023
+            rows.append((fmt, "load_snapshot", ours, floor, floor))
     return rows
 
 
@@ -240,8 +251,11 @@ def main() -> None:
             f"{args.repeat} runs; Python {platform.python_version()}, PyYAML {yaml.__version__} "
             f"with libyaml, {platform.machine()}).\n\n"
             "*floor*: PyYAML's C dumper / C safe loader, or `json.dumps` / `json.loads`, alone on "
-            "the equivalent plain data with the same formatting options; loading adds one "
-            "direct constructor call per node. *ours*: `to_yaml`, `from_yaml`, `to_json`, "
+            "the equivalent plain data with the same formatting options (JSON: compact, as "
+            "`to_json` writes by default; `indent=` would send `json.dumps` to its pure-Python "
+            "encoder); loading adds one direct constructor call per node. *load_snapshot* rows: "
+            "`load_snapshot(path)` against `from_yaml`/`from_json` on the same text (the floor "
+            "columns): what finding, checking and reading the file adds. *ours*: `to_yaml`, `from_yaml`, `to_json`, "
             "`from_json` on the config tree (class resolution, type checks, shared nodes, "
             "markers included). *floor* runs as users call it, with the cyclic garbage collector "
             "on; ours pauses the collector while it works (a third of PyYAML's time on a big "

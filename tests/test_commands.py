@@ -15,7 +15,7 @@ import pytest
 from micro_config.commands.diff import Change
 from micro_config.commands.main import allowed_packages, main
 from micro_config.commands.report import format_change, render
-from tests._h4_configs import Runs, shared_runs
+from tests.diff_trees import Runs, shared_runs
 
 CONFIG_MODULE = '''
 from dataclasses import dataclass, field

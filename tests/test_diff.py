@@ -18,7 +18,7 @@ from micro_config import (
     save_snapshot,
 )
 from micro_config.commands.diff import Change, diff_data, same_value
-from tests._h4_configs import (
+from tests.diff_trees import (
     Leaf,
     Pair,
     Root,

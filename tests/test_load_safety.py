@@ -218,3 +218,20 @@ def test_plain_dataclass_named_by_a_config_is_accepted_where_the_annotation_is_o
 
 def test_an_already_imported_config_class_resolves_without_allow_modules() -> None:
     assert type(from_yaml("_target_: tests._h2_configs.Leaf\n")) is Leaf
+
+
+@pytest.mark.parametrize("field, marker", [("count", False), ("weights", False), ("count", True),
+                                           ("name", True)])
+def test_a_target_where_no_class_can_stand_imports_nothing(package_trap: Trap, field: str,
+                                                           marker: bool) -> None:
+    """Even inside the allowed packages: an int (list[float], str) field admits no config class
+    or typed marker, so the module is not imported to find that out."""
+    name = f"{package_trap.module}.Trap"
+    value = f"{{_type_: {name}, value: x}}" if marker else f"{{_target_: {name}}}"
+    if field == "weights":
+        value = f"[{value}]"
+    with pytest.raises(ConfigError, match="cannot stand here") as err:
+        from_yaml(f"_target_: tests._h2_configs.Leaf\n{field}: {value}\n",
+                  allow_modules=(package_trap.top,))
+    assert err.value.path.startswith(field)
+    package_trap.assert_untouched()

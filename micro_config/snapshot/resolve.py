@@ -125,6 +125,18 @@ def _fits(cls: type, shape: Shape) -> bool:
     return shape.classes is None or issubclass(cls, shape.classes)
 
 
+def _admits(shape: Shape, marker: bool) -> bool:
+    """Whether some class a ``_target_`` (or a typed marker) names could fit ``shape``."""
+    if shape.classes is None:
+        return True
+    if marker:
+        kinds: tuple[type, ...] = (enum.Enum, ConfigScriptList, ConfigScriptDict)
+        return any(isinstance(c, type) and (issubclass(c, kinds) or issubclass(kinds[0], c))
+                   for c in shape.classes)
+    return any(isinstance(c, type) and (dataclasses.is_dataclass(c) or c is object)
+               for c in shape.classes)
+
+
 def _expected(shape: Shape) -> str:
     return " | ".join(sorted(c.__qualname__ for c in shape.classes or ()))
 
@@ -145,6 +157,11 @@ class Resolver:
         key = (name, marker)
         cls = self.classes.get(key) if type(name) is str else None
         if cls is None:
+            if not _admits(shape, marker):  # no class can stand here: refuse before importing
+                raise RefusedClassError(
+                    f"{short_repr(name)}: a {'typed marker' if marker else 'config class'} cannot "
+                    f"stand here: expected {_expected(shape)}"
+                )
             cls = self.classes[key] = self._resolve(name, marker)
         if not _fits(cls, shape):
             raise ConfigError(f"{name} does not fit here: expected {_expected(shape)}")
