@@ -338,3 +338,15 @@ def test_a_megabyte_dotted_target_is_refused_fast() -> None:
     with pytest.raises(ConfigError, match="not a <module>.<Class> name") as err:
         from_yaml(f"_target_: {name}\n")
     assert time.perf_counter() - start < 2 and len(str(err.value)) < 500
+
+
+def test_show_and_diff_follow_data_as_deep_as_the_format_allows(tmp_path: Path) -> None:
+    n = DEPTH_LIMIT - 5
+    (tmp_path / "deep.yaml").write_text(
+        f"_target_: {LEAF}\nanything: {{_type_: tuple, value: {'[' * n}{']' * n}}}\n")
+    for args in (["show", "deep.yaml", "--paths"], ["show", "deep.yaml", "--json"],
+                 ["diff", "deep.yaml", "deep.yaml"]):
+        result = micro_config(*args, cwd=tmp_path)
+        assert result.returncode == 0 and result.stderr == "", result.stderr[-300:]
+    (tmp_path / "deeper.yaml").write_text(f"a: {'[' * (DEPTH_LIMIT + 1)}{']' * (DEPTH_LIMIT + 1)}\n")
+    assert f"more than {DEPTH_LIMIT}" in one_line_error(micro_config("show", "deeper.yaml", cwd=tmp_path))

@@ -140,14 +140,17 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from ..snapshot.emit import json_text, yaml_text
+    from ..snapshot.gcpause import gc_paused
+
     data, _ = load_source(args.a)
     if args.paths:
-        for line in path_lines(data):
+        with gc_paused():  # room for values as deep as the format allows
+            lines = list(path_lines(data))
+        for line in lines:
             print(line)
     else:
-        from ..snapshot.emit import json_text, yaml_text
-
-        text = json_text(data) if args.json else yaml_text(data)
+        text = json_text(data, indent=2) if args.json else yaml_text(data)
         sys.stdout.write(text.rstrip("\n") + "\n")
     return 0
 
