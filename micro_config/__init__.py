@@ -39,6 +39,10 @@ _LAZY = {
     "read_meta": "snapshot.files",
     "diff": "commands.diff",
     "Change": "commands.diff",
+    "migration": "snapshot.migrate",
+    "rename_fields": "snapshot.migrate",
+    "renamed_from": "snapshot.migrate",
+    "MigrationWarning": "snapshot.migrate",
 }
 
 __all__ = [

@@ -6,8 +6,14 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from micro_config import ConfigError, ConfigScript, MetaConfig, ModelConfigScript
-from micro_config.snapshot.migrate import migration, rename_fields
+from micro_config import (
+    ConfigError,
+    ConfigScript,
+    MetaConfig,
+    ModelConfigScript,
+    migration,
+    rename_fields,
+)
 
 from .checks import check_float, check_int
 from .data import WikiDataConfig
