@@ -49,7 +49,8 @@ def is_own(step_dir: Path) -> bool:
 
 def read_config_strictly(file: Path, read_config: ReadConfig, allow_drift: bool) -> Any:
     """``read_config(file)``; fields the file lacks (taking their defaults now) are an error
-    naming them unless ``allow_drift``: a resume is exact or refused."""
+    naming them unless ``allow_drift``: a resume is exact or refused. Warnings of the load (a
+    migration, an allowed drift) are printed as the demo's other warnings: one line each, once."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         config = read_config(file)
@@ -60,7 +61,7 @@ def read_config_strictly(file: Path, read_config: ReadConfig, allow_drift: bool)
                 f"{file}: {text.removeprefix('schema drift: ')}; a resume would not be exact: "
                 "pass --allow-drift (allow_drift=True) to accept"
             )
-        warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
+        warn(text)  # one `warning:` line, once per process (a resume reads two files)
     return config
 
 

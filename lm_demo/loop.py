@@ -217,7 +217,11 @@ def train(
             save_every=save_every, grad_clip=grad_clip, progress=progress,
         )  # fmt: skip
     except KeyboardInterrupt:
+        record_end(saver, cursor.step, "interrupted")
         raise Stopped(interrupted_advice(saver, snapshot_path)) from None
+    except Exception:
+        record_end(saver, cursor.step, "failed")
+        raise
     if saver.last is None or saver.last.name != step_name(cursor.step):
         save(saver, setup, dist)
     saver.write_snapshot(cursor.step, "finished")
@@ -485,6 +489,15 @@ def resumed_created(resumed: Checkpoint, fallback: str) -> str:
 def say(dist: Dist, message: str) -> None:
     if dist.writer:
         print(message, flush=True)
+
+
+def record_end(saver: Checkpointer, step: int, status: str) -> None:
+    """Write ``meta.status`` (``interrupted``, ``failed``) and the step reached into the
+    snapshot as the run stops; a failure to write it must not hide why the run stopped."""
+    try:
+        saver.write_snapshot(step, status)
+    except Exception as exc:  # noqa: BLE001 - the original error is the one to show
+        warn(f"could not record meta.status={status} in {shown(saver.snapshot)}: {exc}")
 
 
 def interrupted_advice(saver: Checkpointer, snapshot: Path) -> str:

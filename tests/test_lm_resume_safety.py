@@ -17,6 +17,7 @@ from demo_runs import (
     run_module,
     tiny,
     tiny_args,
+    train,
 )
 
 from lm_demo.checkpoint import load_run_config
@@ -104,24 +105,71 @@ def test_a_folder_outside_the_project_named_by_a_file_is_never_pruned(
 # --- Ctrl-C ------------------------------------------------------------------------------------
 
 
-def test_ctrl_c_advice_works_before_and_after_the_first_checkpoint(tmp_path: Path) -> None:
-    stop = {"LM_DEMO_KILL_AT": "2:interrupt"}
-    out = run_module("lm_demo.train", *tiny_args("max_steps=5"), root=tmp_path, cwd=tmp_path, env=stop)
-    assert out.returncode == 130
-    advice = out.stderr.strip().splitlines()[-1]
+def test_ctrl_c_advice_works_before_and_after_the_first_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process (``LM_DEMO_KILL_AT=N:interrupt`` raises KeyboardInterrupt as Ctrl-C would);
+    the snapshot records ``meta.status: interrupted`` each time, ``finished`` at the end."""
+    monkeypatch.chdir(tmp_path)  # the advice shows paths as typed from here
+    monkeypatch.setenv("LM_DEMO_KILL_AT", "2:interrupt")
+    code, _, err = call("lm_demo.train", *tiny_args("max_steps=5"), root=tmp_path)
+    assert code == 130
+    advice = err.strip().splitlines()[-1]
     assert "nothing to resume" in advice
+    assert read_meta(tmp_path / "snap/run.yaml")["status"] == "interrupted"
     command = advice.split("`")[1].split()
     assert command[:4] == ["python", "-m", "lm_demo.train", "--from"]
-    again = run_module(*command[2:], root=tmp_path, cwd=tmp_path, env={"LM_DEMO_KILL_AT": "4:interrupt"})
-    assert again.returncode == 130
-    advice = again.stderr.strip().splitlines()[-1]
+    monkeypatch.setenv("LM_DEMO_KILL_AT", "4:interrupt")
+    code, _, err = call(*command[2:], root=tmp_path)
+    assert code == 130
+    advice = err.strip().splitlines()[-1]
     assert "step_000003 is the newest checkpoint" in advice
+    meta = read_meta(tmp_path / "snap/run.yaml")
+    assert (meta["status"], meta["step"], meta["checkpoint"]) == ("interrupted", 4, "step_000003")
     command = advice.split("`")[1].split()
     assert command == ["python", "-m", "lm_demo.resume", "snap/run.yaml"]
-    done = run_module(*command[2:], root=tmp_path, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    monkeypatch.delenv("LM_DEMO_KILL_AT")
+    code, _, err = call(*command[2:], root=tmp_path)
+    assert code == 0, err
     assert names(tmp_path / "ck")[-1] == "step_000005"
     assert read_meta(tmp_path / "snap/run.yaml")["status"] == "finished"
+
+
+def test_a_run_that_fails_records_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lm_demo.loop
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(lm_demo.loop, "evaluate", broken)  # the first eval is at step 5
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        train(tmp_path, "max_steps=6")
+    meta = read_meta(tmp_path / "snap/run.yaml")
+    assert (meta["status"], meta["step"], meta["checkpoint"]) == ("failed", 5, "step_000003")
+
+
+def test_an_old_runs_migration_warning_is_one_line_printed_once(tmp_path: Path) -> None:
+    """Resuming a run saved before a schema change reads two old configs (the one named and
+    the checkpoint's): the migration is one ``warning:`` line, not Python's two-line format."""
+    import warnings
+
+    from lm_demo import console
+    from micro_config import MigrationWarning
+
+    old = tmp_path / "tests" / "data" / "v1"
+    shutil.copytree(Path(__file__).parent / "data" / "v1", old)
+    shutil.rmtree(old / "run" / "step_000002")
+    console._warned.clear()  # noqa: SLF001 - warnings are once per process
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MigrationWarning)  # none may escape as a Python warning
+        code, out, err = call("lm_demo.resume", str(old / "snapshot.yaml"), root=tmp_path)
+    assert code == 0, err
+    assert "resuming from" in out
+    lines = [line for line in err.splitlines() if "migrat" in line]
+    assert lines == [
+        "warning: migrated older class versions: schemas.model.TransformerConfig version 1 -> 2 "
+        "(1 node) (resave, or run 'micro-config migrate', to update the file)"
+    ]
 
 
 # --- a resume is exact or refused --------------------------------------------------------------
