@@ -13,6 +13,7 @@ import collections.abc
 import enum
 import numbers
 import pathlib
+import threading
 import types
 import typing
 from typing import Any
@@ -131,12 +132,28 @@ def convert(value: Any, annotation: Any, path: str = "", *, cli: bool = False) -
     ``ConfigScriptDict``). ``cli=True`` adds the rows of :data:`LENIENCIES`. A bool is never
     an int, at any depth. Anything else is a :class:`WrongTypeError` at the innermost path
     (``dims.1``), its message bounded."""
+    outer = _MEMO.memo is None
+    if outer:
+        _MEMO.memo = {}
     try:
         return _convert(value, annotation, path, cli)
     except _Mismatch as exc:
         raise WrongTypeError(_mismatch_text(exc.annotation, exc.value), exc.path) from None
     except RecursionError:
         raise WrongTypeError("the value is nested too deeply to check", path) from None
+    finally:
+        if outer:
+            _MEMO.memo = None
+
+
+class _Memo(threading.local):
+    """Per conversion: container id and annotation -> result, so a container shared many
+    times (an alias bomb) is converted once, and stays one object."""
+
+    memo: dict[tuple[int, int, bool], tuple[Any, Any]] | None = None
+
+
+_MEMO = _Memo()
 
 
 def coerce(value: Any, annotation: Any, path: str = "") -> Any:
@@ -335,6 +352,21 @@ def _items(
 
 
 def _convert_generic(
+    value: Any, ann: Any, origin: type, args: tuple[Any, ...], path: str, loose: bool
+) -> Any:
+    memo = _MEMO.memo
+    if memo is None or not isinstance(value, list | tuple | dict | set | frozenset):
+        return _convert_container(value, ann, origin, args, path, loose)
+    key = (id(value), id(ann), loose)
+    hit = memo.get(key)
+    if hit is not None:
+        return hit[1]
+    out = _convert_container(value, ann, origin, args, path, loose)
+    memo[key] = (value, out)  # keeps ``value`` alive, so its id is not reused meanwhile
+    return out
+
+
+def _convert_container(
     value: Any, ann: Any, origin: type, args: tuple[Any, ...], path: str, loose: bool
 ) -> Any:
     if issubclass(origin, ConfigScriptList):

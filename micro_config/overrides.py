@@ -22,6 +22,7 @@ from .errors import (
     ConfigError,
     ConflictError,
     UnknownFieldError,
+    WrongTypeError,
     closest,
     did_you_mean,
     join_path,
@@ -49,10 +50,14 @@ def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:
         key, sep, text = token.partition("=")
         key = key.strip()
         if not sep:
-            raise ConfigError(f"expected key=value, got {token!r}")
-        parts = key.split(".")
+            raise ConfigError(f"expected key=value, got {short_repr(token)}")
+        parts = key.split(".", KEY_DEPTH_LIMIT)
+        if len(parts) > KEY_DEPTH_LIMIT:
+            raise ConfigError(
+                f"a key of more than {KEY_DEPTH_LIMIT} dotted parts: {short_repr(key)}",
+            )
         if not key or not all(parts):
-            raise ConfigError(f"empty key or key segment in {token!r}", key)
+            raise ConfigError(f"empty key or key segment in {short_repr(token)}", key)
         _insert(result, parts, parse_value(text), key)
     return result
 
@@ -74,15 +79,29 @@ def _insert(result: Overrides, parts: list[str], value: Any, key: str) -> None:
 _NULL_WORDS = {"~", "null", "Null", "NULL"}
 
 
+KEY_DEPTH_LIMIT = 1000  # dotted parts of one key (the snapshot format's depth limit too)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+VALUE_DEPTH_LIMIT = 100  # brackets a command-line value may nest (a config is flatter than that)
+
+
 def parse_value(text: str) -> Any:
     """One YAML flow value, read with YAML 1.2 scalars: ``16``, ``-1``, ``1e-4``, ``1.5e4``,
     ``true``, ``null``, ``[1, 2]``, ``{a: 1}``. Anything that is not a whole flow value
-    (``yes``, ``2024-01-01``, ``a: b``, ``- x``, ``a # b``, broken brackets) stays a string."""
+    (``yes``, ``2024-01-01``, ``a: b``, ``- x``, ``a # b``, broken brackets) stays a string.
+    Control characters, brackets nested past :data:`VALUE_DEPTH_LIMIT` and integers longer
+    than Python reads are ConfigErrors."""
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        raise ConfigError(f"a control character ({bad.group()!r}) in the value {short_repr(text)}")
     if not text.strip():
         return text
+    _check_nesting(text)
     import yaml
 
-    loader = _flow_loader()(text)
+    try:
+        loader = _flow_loader()(text)
+    except yaml.YAMLError:
+        return text
     try:
         node = loader.get_single_node()
         if node is None or node.end_mark.index < len(text.rstrip()):
@@ -92,8 +111,26 @@ def parse_value(text: str) -> Any:
         return loader.construct_document(node)
     except yaml.YAMLError:
         return text
+    except ValueError as exc:  # an integer past sys.get_int_max_str_digits()
+        raise WrongTypeError(f"cannot read {short_repr(text)}: {short_repr(str(exc), 120)}") from None
     finally:
         loader.dispose()
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse brackets nested past VALUE_DEPTH_LIMIT (linear; a cheap bound first)."""
+    if text.count("[") + text.count("{") <= VALUE_DEPTH_LIMIT:
+        return
+    depth = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            if depth > VALUE_DEPTH_LIMIT:
+                raise ConfigError(
+                    f"the value nests brackets more than {VALUE_DEPTH_LIMIT} deep: {short_repr(text)}"
+                )
+        elif char in "]}":
+            depth -= 1
 
 
 _INT = r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
@@ -262,7 +299,7 @@ def deep_replace(config: Any, **overrides: Any) -> Any:
 def _split(key: Any, path: str) -> list[str]:
     parts = str(key).split(".")
     if not all(parts):
-        raise ConfigError(f"empty key segment in {str(key)!r}", join_path(path, str(key)))
+        raise ConfigError(f"empty key segment in {short_repr(str(key))}", join_path(path, str(key)))
     return parts
 
 

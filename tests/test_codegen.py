@@ -59,7 +59,7 @@ class Node:
     left: Any = None
     right: Optional[Leaf] = None  # noqa: UP045
     items: list[Any] = field(default_factory=list)
-    table: dict[str, Any] = field(default_factory=dict)
+    table: dict[Any, Any] = field(default_factory=dict)  # a tuple key below: not dict[str, ...]
     tags: frozenset[str] = frozenset()
     nums: set[int] = field(default_factory=set)
     mode: Mode = Mode.FAST

@@ -281,6 +281,8 @@ def test_loading_and_the_command_line_agree_except_the_leniency_table(index: int
     typed = _outcome(lambda: deep_replace(cls(), x=value))
     if loaded == typed and (loaded[0] == "refused" or _same_types(loaded[1], typed[1])):
         return
+    if loaded[0] == typed[0] == "refused" and typing.get_origin(ann) in (set, frozenset):
+        return  # both refuse; a set's items have no stable index to name
     assert _lenient(ann, value), (ann, value, loaded, typed)
     assert loaded[0] == "refused" or typed[0] == "ok", "the command line refused what loading took"
 

@@ -12,28 +12,38 @@ import enum
 import pathlib
 from typing import Any
 
-from ..errors import ConfigError, short_repr
-from ..plan import ANY, PLANS, Shape, plan_of, target_name
+from ..errors import ConfigError, WrongTypeError, short_repr
+from ..plan import ANY, PLANS, Field, Plan, Shape, plan_of, target_name
 from ..script import ConfigScriptDict, ConfigScriptList
 from .emit import json_text, yaml_text
-from .format import RESERVED, TARGET, TYPE, VALUE
-from .gcpause import gc_paused
+from .format import DEPTH_LIMIT, RESERVED, TARGET, TYPE, VALUE, depth_error
+from .gcpause import gc_paused, recursion_room
 from .migrate import VERSIONS, versions_table
 
 __all__ = ["document_text", "json_text", "to_data", "to_json", "to_yaml", "yaml_text"]
 _NoneType = type(None)
 
 
-_DUMP: dict[type, tuple[str, tuple[tuple[str, Shape], ...]]] = {}
+_Fields = tuple[tuple[str, Shape, frozenset[type], Any, Field], ...]
+_DUMP: dict[type, tuple[str, _Fields, Plan]] = {}
 
 
-def _dump_plan(cls: type) -> tuple[str, tuple[tuple[str, Shape], ...]]:
-    """What dump reads of a class's plan, as one tuple (looked up once per node)."""
+def _dump_plan(cls: type) -> tuple[str, _Fields]:
+    """What dump reads of a class's plan, as one tuple (looked up once per node): per field its
+    name, shape, and what it checks a value against (the types that surely fit, the check)."""
     found = _DUMP.get(cls)
     if found is None or PLANS.get(cls) is not found[2]:  # clear_plans() empties PLANS
         plan = plan_of(cls)
-        found = _DUMP[cls] = (plan.target, tuple((n, f.shape) for n, f in plan.fields.items()), plan)
+        fields = tuple((n, f.shape, f.exact, f.check, f) for n, f in plan.fields.items())
+        found = _DUMP[cls] = (plan.target, fields, plan)
     return found[0], found[1]
+
+
+def _fit(field: Field, value: Any) -> None:
+    """A value the fast check did not pass is held to the loader's rule (convert.convert,
+    which also takes the format's own spellings: a plain list for a ConfigScriptList...):
+    what the loader would refuse is refused before it is written."""
+    field.load(value, field.name)
 
 
 _BUSY = object()  # memo entry of a node being written: meeting it again means a cycle
@@ -133,8 +143,10 @@ class _ToData:
         target, fields = _dump_plan(cls)
         out: dict[str, Any] = {TARGET: target}
         scalars = _SCALARS
-        for name, shape in fields:
+        for name, shape, exact, check, field in fields:
             v = getattr(obj, name)
+            if type(v) not in exact and check is not None and not check(v):
+                _fit(field, v)
             if type(v) in scalars:
                 out[name] = v
                 continue
@@ -244,9 +256,30 @@ class _ToData:
         return out
 
 
+_FRAMES_PER_LEVEL = 4  # calls of the writer per level of data (value, _node or _list, _items)
+
+
 def _convert(config: Any) -> tuple[Any, set[int]]:
     conv = _ToData()
-    return conv.value(config, ANY), conv.shared
+    with recursion_room(_FRAMES_PER_LEVEL * DEPTH_LIMIT):
+        try:
+            return conv.value(config, ANY), conv.shared
+        except RecursionError:  # deeper than the format's limit: emit would refuse it too
+            raise depth_error(writing=True) from None
+
+
+def _written(write: Any, *args: Any, **kwargs: Any) -> str:
+    """``write(...)``, with Python's text limit on integers as a ConfigError: an int of more
+    than ``sys.get_int_max_str_digits()`` digits has no text, so no file could hold it."""
+    try:
+        return write(*args, **kwargs)
+    except ValueError as exc:
+        if isinstance(exc, ConfigError) or "integer string conversion" not in str(exc):
+            raise
+        raise WrongTypeError(
+            "an integer too long to write as text (more than sys.get_int_max_str_digits() "
+            "digits); no snapshot could hold it"
+        ) from None
 
 
 def to_data(config: Any) -> Any:
@@ -260,14 +293,14 @@ def to_yaml(config: Any) -> str:
     """The YAML text of a config tree (docs/format.md): deterministic, readable anchors."""
     with gc_paused():
         data, shared = _convert(config)
-        return yaml_text(data, shared)
+        return _written(yaml_text, data, shared)
 
 
 def to_json(config: Any, *, indent: int | None = None) -> str:
     """The JSON text of a config tree (docs/format.md): compact, or indented by ``indent``."""
     with gc_paused():
         data, shared = _convert(config)
-        return json_text(data, shared, indent=indent)
+        return _written(json_text, data, shared, indent=indent)
 
 
 def document_text(config: Any, meta: dict[str, Any], fmt: str, version: int = 1) -> str:
@@ -280,10 +313,14 @@ def document_text(config: Any, meta: dict[str, Any], fmt: str, version: int = 1)
         except ConfigError as exc:
             raise exc.under("meta") from None
         doc = {"micro_config": version, "meta": meta_data}
-        tree = conv.value(config, ANY)
+        with recursion_room(_FRAMES_PER_LEVEL * DEPTH_LIMIT):
+            try:
+                tree = conv.value(config, ANY)
+            except RecursionError:
+                raise depth_error(writing=True) from None
         table = versions_table(tree)  # migrate.py: once per versioned class
         if table:
             doc[VERSIONS] = table
         doc["config"] = tree
         write = yaml_text if fmt == "yaml" else json_text
-        return write(doc, conv.shared, document=True)
+        return _written(write, doc, conv.shared, document=True)

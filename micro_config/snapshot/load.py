@@ -18,6 +18,7 @@ from ..plan import ANY, BUILD, CHECK, PLANS, SEQ, Shape, actions_of, plan_of, sh
 from ..script import ConfigScriptList
 from .drift import Drift
 from .format import (
+    DEPTH_LIMIT,
     FORMAT_VERSION,
     ID,
     NONFINITE,
@@ -25,10 +26,11 @@ from .format import (
     TARGET,
     TYPE,
     VALUE,
+    depth_error,
     is_document,
     split_document,
 )
-from .gcpause import gc_paused
+from .gcpause import gc_paused, recursion_room
 from .migrate import VERSIONS, migrate_tree, resolver_lookup
 from .parse import _parse_json, _parse_yaml, parse_json, parse_yaml
 from .resolve import Resolver
@@ -36,6 +38,7 @@ from .resolve import Resolver
 __all__ = ["FORMAT_VERSION", "from_data", "from_json", "from_yaml", "parse_json", "parse_yaml"]
 
 _BUSY = object()  # memo entry of a node being built: meeting it again means a cycle
+_FRAMES_PER_LEVEL = 6  # calls of the builder per level of data (build, _mapping, _node, ...)
 _COLLECTIONS = {"tuple": tuple, "set": set, "frozenset": frozenset, "list": list}  # marker kinds
 
 
@@ -169,8 +172,10 @@ class _Builder:
             self._expect(payload, str, kind)
             return self._str(payload, pathlib.Path)
         if kind == "float":
-            if payload not in NONFINITE:
-                raise ConfigError(f"a float marker holds 'nan', 'inf' or '-inf', not {payload!r}")
+            if type(payload) is not str or payload not in NONFINITE:
+                raise WrongTypeError(
+                    f"a float marker holds 'nan', 'inf' or '-inf', not {short_repr(payload)}"
+                )
             return NONFINITE[payload]
         if kind == "dict":
             self._expect(payload, list, kind)
@@ -307,8 +312,11 @@ def from_data(
         allowed += (cls.__module__.split(".")[0],)
     builder = _Builder(allowed, strict)
     migrated = None if versions is False else migrate_tree(data, versions, resolver_lookup(builder.resolve))
-    with gc_paused():
-        root = builder.build(data, shape_of(cls) if cls is not None else ANY)
+    with gc_paused(), recursion_room(_FRAMES_PER_LEVEL * DEPTH_LIMIT):
+        try:
+            root = builder.build(data, shape_of(cls) if cls is not None else ANY)
+        except RecursionError:  # data that did not come through parse's depth check
+            raise depth_error() from None
     if cls is not None and not isinstance(root, cls):
         raise ConfigError(f"the file holds {short_repr(root)}, not a {cls.__qualname__}")
     builder.drift.warn(data)
