@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import logging
 import operator
 from abc import ABC, abstractmethod
@@ -81,8 +82,14 @@ class _UnrollState:
 
     def record(self, root: Any) -> None:
         states = self.states
-        for value, own in each_once(root, skip=states):
-            states[id(value)] = (value, own if _SETS.isdisjoint(map(type, own)) else _copy_sets(own))
+        enabled = gc.isenabled()
+        gc.disable()  # many small tuples that live on: the collector would rescan them all
+        try:
+            for value, own in each_once(root, skip=states):
+                states[id(value)] = (value, own if _SETS.isdisjoint(map(type, own)) else _copy_sets(own))
+        finally:
+            if enabled:
+                gc.enable()
 
     def check_unchanged(self, root: Any) -> None:
         states = self.states
