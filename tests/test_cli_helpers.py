@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from micro_config import ConfigScriptList, cli, describe
-from tests._h1_configs import Derived, Node, WikiDataConfig, walkthrough
+from tests.configs_core import Derived, Node, WikiDataConfig, walkthrough
 
 
 def test_describe_lists_every_overridable_path_with_type_and_value() -> None:

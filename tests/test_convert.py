@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from micro_config import ConfigError, ConfigScriptDict, ConfigScriptList, deep_replace, from_data
 from micro_config.convert import accepts, coerce, type_name, unwrap_optional
 from micro_config.plan import annotations_of as field_types
-from tests._h1_configs import (
+from tests.configs_core import (
     Act,
     AdamWConfig,
     FrozenLeaf,

@@ -19,7 +19,7 @@ from micro_config import (
     parse_args,
 )
 from micro_config.tree import is_node, render, walk
-from tests._h1_configs import (
+from tests.configs_core import (
     Act,
     AdamWConfig,
     Checked,

@@ -1,4 +1,4 @@
-"""Small stand-in configs for the parse_args / deep_replace / coerce / cli tests (helper H1).
+"""Small stand-in configs for the parse_args / deep_replace / convert / cli tests.
 
 String annotations on purpose (``from __future__ import annotations``), so every test also
 checks that annotations are resolved.
