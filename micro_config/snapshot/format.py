@@ -17,7 +17,8 @@ TARGET, TYPE, VALUE, ID, REF = "_target_", "_type_", "value", "_id_", "_ref_"
 RESERVED = frozenset({TARGET, TYPE, ID, REF})  # a plain mapping holding one needs a dict marker
 NONFINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}  # JSON float markers
 
-DEPTH_LIMIT = 1000  # nesting levels (mappings/lists) a snapshot may hold: written and read
+DEPTH_LIMIT = 990  # nesting levels a snapshot may hold, written and read (libyaml 0.2.5+ as bundled
+# with PyYAML 6.0.4 refuses more than 1000 levels itself: this keeps a margin for the document)
 SIZE_LIMIT = 256 * 2**20  # bytes of a snapshot file that will be read
 
 

@@ -156,7 +156,10 @@ def _check_yaml_depth(text: str | bytes) -> None:
                     raise depth_error(f" at line {mark.line + 1}")
             elif isinstance(event, closing):
                 depth -= 1
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(exc):  # libyaml's own limit (PyYAML >= 6.0.4) came first
+            mark = getattr(exc, "problem_mark", None)
+            raise depth_error(f" at line {mark.line + 1}" if mark else "") from None
         return  # malformed: the real parse words it
     finally:
         parser.dispose()
