@@ -3,6 +3,7 @@ exact resume after SIGKILL of the whole job, the world size kept (tiny model, sh
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,32 +24,89 @@ DDP = (
     "eval_every=6",
 )
 LIMIT = 150  # seconds for one torchrun launch on a busy 2-core machine
+JOB_LIMIT = 2 * LIMIT  # the job of two runs (see PHASES)
 
 
-def torchrun(*args: str, root: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def torchrun(
+    *args: str, root: Path, env: dict[str, str] | None = None, timeout: float = LIMIT
+) -> subprocess.CompletedProcess[str]:
     """``torchrun --standalone --nproc_per_node=2 ARGS`` in its own session (so a SIGKILL of
     the job stays inside it)."""
     return subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *args],
         capture_output=True,
         text=True,
-        timeout=LIMIT,
+        timeout=timeout,
         cwd=ROOT,
         env={**env_for(root), "OMP_NUM_THREADS": "1", **(env or {})},
         start_new_session=True,
     )
 
 
+# One torchrun job runs the demo's command twice in the same 2 processes, so the job's
+# start-up (torch imported by 3 processes, ~10 s of CPU) is paid once for two cases: a config
+# mismatch (fails before training; the group is left, and joined again by the next run) and
+# the uninterrupted run. Only these two: under torchrun's agent store, joining a group again
+# after a run that trained with DDP can hang (the last group's keys are still in the store).
+# Three other launches: Ctrl-C, a run SIGKILLed with the whole job half-way through its step-9
+# checkpoint, and its resume.
+PHASES = """
+import json, os, sys
+from lm_demo.train import main
+for name, args, env, rank1_args in json.loads(sys.argv[1]):
+    os.environ.pop("LM_DEMO_KILL_AT", None)
+    os.environ.update(env)
+    mine = args + (rank1_args if os.environ["RANK"] == "1" else [])
+    code = main(mine)
+    print(f"rank {os.environ['RANK']} {name}: exit {code}", flush=True)
+"""
+
+
 @pytest.fixture(scope="module")
-def two_process_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One uninterrupted 2-process run of DDP, shared by the tests of this module."""
+def job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The job of PHASES, each phase in its own project root under the returned folder."""
     root = tmp_path_factory.mktemp("ddp")
-    out = torchrun("-m", "lm_demo.train", *tiny_args(*DDP), root=root)
+    script = root / "phases.py"
+    script.write_text(PHASES)
+    phases = [
+        ("mismatch", tiny_args("max_steps=2"), {}, ["seed=1"]),  # rank 1 runs another config
+        ("run", tiny_args(*DDP), {}, []),
+    ]
+    spelled = [
+        (name, args, {**env, "MICRO_CONFIG_ROOT": str(root / name)}, rank1)
+        for name, args, env, rank1 in phases
+    ]
+    out = torchrun(str(script), json.dumps(spelled), root=root, timeout=JOB_LIMIT)
+    return root, out
+
+
+def exits(out: subprocess.CompletedProcess[str]) -> dict[str, list[str]]:
+    """Each phase's exit code by rank: ``{"run": ["0", "0"], ...}``."""
+    found: dict[str, list[str]] = {}
+    for line in sorted(out.stdout.splitlines()):
+        if line.startswith("rank ") and ": exit " in line:
+            name, code = line.split(" ", 2)[2].split(": exit ")
+            found.setdefault(name, []).append(code)
+    return found
+
+
+@pytest.fixture(scope="module")
+def two_process_run(job: tuple[Path, subprocess.CompletedProcess[str]]) -> Path:
+    """The uninterrupted 2-process run of DDP."""
+    root, out = job
+    assert exits(out).get("run") == ["0", "0"], out.stderr[-3000:]
+    return root / "run"
+
+
+@pytest.mark.timeout(JOB_LIMIT)  # the job may start here
+def test_the_job_ran_every_phase(job) -> None:
+    _, out = job
     assert out.returncode == 0, out.stderr[-3000:]
-    return root
+    assert exits(out) == {"mismatch": ["2", "2"], "run": ["0", "0"]}
+    assert "lm_demo/" not in out.stderr and "micro_config/" not in out.stderr  # no worker traceback
 
 
-@pytest.mark.timeout(LIMIT)
+@pytest.mark.timeout(JOB_LIMIT)  # the job may start here
 def test_two_processes_write_one_snapshot_and_one_set_of_checkpoints(two_process_run: Path) -> None:
     root = two_process_run
     assert sorted(p.name for p in (root / "snap").iterdir()) == ["run.yaml"]
@@ -64,7 +122,7 @@ def test_two_processes_write_one_snapshot_and_one_set_of_checkpoints(two_process
     assert not torch.equal(state["rng_by_rank"][0]["torch"], state["rng_by_rank"][1]["torch"])
 
 
-@pytest.mark.timeout(LIMIT)
+@pytest.mark.timeout(JOB_LIMIT)  # the job may start here
 def test_one_and_two_processes_follow_the_same_loss_curve(
     two_process_run: Path, lm_runs: LmRuns, tmp_path: Path
 ) -> None:
@@ -83,21 +141,24 @@ def read_metrics_of(root: Path) -> list[dict]:
     return read_metrics(root / "ck/metrics.jsonl")
 
 
-@pytest.mark.timeout(2 * LIMIT)
+@pytest.mark.timeout(JOB_LIMIT + 2 * LIMIT)
 def test_sigkill_of_the_whole_job_then_resume_is_exact(two_process_run: Path, tmp_path: Path) -> None:
-    killed = torchrun("-m", "lm_demo.train", *tiny_args(*DDP), root=tmp_path, env={"LM_DEMO_KILL_AT": "9:save"})
-    assert killed.returncode != 0
-    assert names(tmp_path / "ck") == ["step_000003", "step_000006"]  # step 9 was half-written
-    out = torchrun("-m", "lm_demo.resume", "snap/run.yaml", root=tmp_path)
+    killed = tmp_path
+    out = torchrun("-m", "lm_demo.train", *tiny_args(*DDP), root=killed, env={"LM_DEMO_KILL_AT": "9:save"})
+    assert out.returncode != 0  # SIGKILL of the whole job, torchrun included
+    assert names(killed / "ck") == ["step_000003", "step_000006"]  # step 9 was half-written
+    assert read_meta(killed / "snap/run.yaml")["status"] == "running"  # nobody could say more
+    out = torchrun("-m", "lm_demo.resume", "snap/run.yaml", root=killed)
     assert out.returncode == 0, out.stderr[-3000:]
-    final = torch.load(tmp_path / "ck/step_000012/model.pt", weights_only=True)
+    final = torch.load(killed / "ck/step_000012/model.pt", weights_only=True)
     reference = torch.load(two_process_run / "ck/step_000012/model.pt", weights_only=True)
     assert same_params(reference, final)
-    assert losses(tmp_path / "ck") == losses(two_process_run / "ck")
-    assert not list((tmp_path / "ck").glob(".step_*"))
+    assert losses(killed / "ck") == losses(two_process_run / "ck")
+    assert not list((killed / "ck").glob(".step_*"))
+    assert read_meta(killed / "snap/run.yaml")["status"] == "finished"
 
 
-@pytest.mark.timeout(LIMIT)
+@pytest.mark.timeout(JOB_LIMIT)  # the job may start here
 def test_another_world_size_is_refused_unless_allowed(two_process_run: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -115,28 +176,30 @@ def test_another_world_size_is_refused_unless_allowed(two_process_run: Path, tmp
     assert read_meta(tmp_path / "snap/run.yaml")["world_size"] == 1
 
 
-MISMATCH = """
-import os, sys
-from lm_demo.console import run_command
-from lm_demo.train import main
-args = sys.argv[1:] + (["seed=1"] if os.environ["RANK"] == "1" else [])
-run_command(lambda: main(args))
-"""
-
-
-@pytest.mark.timeout(LIMIT)
-def test_a_rank_with_another_config_stops_every_rank(tmp_path: Path) -> None:
-    script = tmp_path / "mismatch.py"
-    script.write_text(MISMATCH)
-    out = torchrun(str(script), *tiny_args("max_steps=2"), root=tmp_path)
-    assert out.returncode != 0
+@pytest.mark.timeout(JOB_LIMIT)  # the job may start here
+def test_a_rank_with_another_config_stops_every_rank(job) -> None:
+    root, out = job
+    assert exits(out)["mismatch"] == ["2", "2"]  # every rank, through the clean exit path
     errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
     assert errors == [
         "error: rank(s) 1 run another config than rank 0 (hash of the resolved snapshot differs):"
         " give every process the same command, files and code"
-    ]
-    assert "lm_demo/" not in out.stderr and "micro_config/" not in out.stderr  # no worker traceback
-    assert not (tmp_path / "ck").exists() and not (tmp_path / "snap").exists()
+    ]  # once (rank 0), and no other phase had an error
+    assert not (root / "mismatch/ck").exists() and not (root / "mismatch/snap").exists()
+
+
+@pytest.mark.timeout(LIMIT)
+def test_ctrl_c_stops_every_rank_cleanly_with_one_advice(tmp_path: Path) -> None:
+    out = torchrun(
+        "-m", "lm_demo.train", *tiny_args("max_steps=4"), root=tmp_path, env={"LM_DEMO_KILL_AT": "2:interrupt"}
+    )  # fmt: skip
+    assert out.returncode != 0
+    advice = [line for line in out.stderr.splitlines() if line.startswith("interrupted")]
+    assert len(advice) == 1, out.stderr[-2000:]  # rank 0 only
+    assert "torchrun --nproc_per_node=2 -m lm_demo.train --from" in advice[0]
+    assert "exitcode  : 130" in out.stderr  # every rank left through the same clean path
+    assert "lm_demo/" not in out.stderr  # no worker traceback
+    assert read_meta(tmp_path / "snap/run.yaml")["status"] == "interrupted"
 
 
 def test_placement_comes_from_torchruns_environment() -> None:
@@ -164,16 +227,3 @@ def test_a_deterministic_cuda_run_repeats_bit_for_bit(tmp_path: Path) -> None:
                              text=True, cwd=ROOT, env=env_for(tmp_path / name), timeout=LIMIT)  # fmt: skip
         assert out.returncode == 0, out.stderr
     assert losses(tmp_path / "a/ck") == losses(tmp_path / "b/ck")
-
-
-@pytest.mark.timeout(LIMIT)
-def test_ctrl_c_stops_every_rank_cleanly_with_one_advice(tmp_path: Path) -> None:
-    out = torchrun(
-        "-m", "lm_demo.train", *tiny_args("max_steps=4"), root=tmp_path, env={"LM_DEMO_KILL_AT": "2:interrupt"}
-    )  # fmt: skip
-    assert out.returncode != 0
-    advice = [line for line in out.stderr.splitlines() if line.startswith("interrupted")]
-    assert len(advice) == 1, out.stderr[-2000:]  # rank 0 only
-    assert "torchrun --nproc_per_node=2 -m lm_demo.train --from" in advice[0]
-    assert "exitcode  : 130" in out.stderr  # every rank left through the same clean path
-    assert "lm_demo/" not in out.stderr  # no worker traceback
