@@ -12,13 +12,15 @@ from .convert import type_name
 from .errors import ConfigError, short_repr
 from .overrides import deep_replace, parse_args
 from .plan import child_annotation, plan_of
+from .swap import class_names, swap_classes
 from .tree import Path, Visit, is_dataclass_instance, is_memoised, is_node, render, transform, walk
 
 
 def describe(config: Any) -> str:
     """Every overridable dotted path with its type and current value, one per line. A shared
-    node is listed once, at its first path, with a note naming the other paths that reach it.
-    One walk of the tree (tree.walk): linear in the number of distinct objects."""
+    node is listed once, at its first path, with a note naming the other paths that reach it;
+    a field whose annotation admits more than one config class names the classes a swap
+    (``optim=SGDConfig``) may put there. One walk of the tree (tree.walk): linear in the number of distinct objects."""
     visits = list(walk(config))
     holds = _holding_nodes(config)
     also: dict[int, list[Path]] = {}
@@ -27,6 +29,7 @@ def describe(config: Any) -> str:
             also.setdefault(id(visit.value), []).append(visit.path)
     annotations: dict[int, Any] = {id(config): type(config)}  # memoised value -> annotation
     hidden: set[int] = set()  # containers whose entries are not listed one by one
+    choices = _Choices()
     lines = []
     for visit in visits:
         if not visit.path:
@@ -45,11 +48,36 @@ def describe(config: Any) -> str:
             name = type(visit.value).__name__ if is_node(visit.value) else type_name(annotation)
             lines.append(f"{path}: {name}  (same {what} as {render(visit.first)})")
             continue
-        lines.append(_line(path, visit.value, annotation, id(visit.value) in holds,
-                           also.get(id(visit.value), [])))
+        line = _line(path, visit.value, annotation, id(visit.value) in holds,
+                     also.get(id(visit.value), []))
+        if visit.value is None or is_node(visit.value):
+            line += choices.of(annotation, path)
+        lines.append(line)
         if id(visit.value) not in holds and is_memoised(visit.value):
             hidden.add(id(visit.value))  # a list of numbers is one value, not one line per item
     return "\n".join(lines)
+
+
+class _Choices:
+    """The note on a polymorphic field's line (its annotation admits more than one config
+    class): the classes a swap may put there, worked out once per annotation."""
+
+    def __init__(self) -> None:
+        self.memo: dict[Any, str] = {}
+
+    def of(self, annotation: Any, path: str) -> str:
+        try:
+            names = self.memo[annotation]
+        except KeyError:
+            names = self.memo[annotation] = self._names(annotation)
+        except TypeError:  # an unhashable annotation object
+            names = self._names(annotation)
+        return f"  (swap with {path}=NAME: {names})" if names else ""
+
+    @staticmethod
+    def _names(annotation: Any) -> str:
+        classes = swap_classes(annotation)
+        return ", ".join(class_names(classes)) if len(classes) > 1 else ""
 
 
 _HOLDS = object()

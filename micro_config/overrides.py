@@ -29,16 +29,31 @@ from .errors import (
     short_repr,
 )
 from .plan import child_annotation, plan_of
+from .swap import carried, pick_class, swap_bases
 from .tree import children, expand, is_dataclass_instance, is_node, render, transform, walk
 
 # ------------------------------------------------------------------------------- parse_args
+
+
+_NOTHING: Any = object()  # no value of its own
 
 
 class Overrides(dict):
     """The nested dict ``parse_args`` builds from dotted keys (a plain ``dict`` otherwise).
 
     ``deep_replace`` always descends into it, so ``opts.lr=1`` sets one entry of a plain dict
-    field, while a dict *value* (``opts={lr: 1}``) replaces the whole field."""
+    field, while a dict *value* (``opts={lr: 1}``) replaces the whole field. ``own`` is a text
+    given for the key itself next to longer keys (``optim=SGDConfig optim.momentum=0.9``: a
+    class swap, then the fields of the new node)."""
+
+    def __init__(self, *args: Any, own: Any = _NOTHING, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.own = own
+
+    def __repr__(self) -> str:
+        if self.own is _NOTHING:
+            return super().__repr__()
+        return f"Overrides({super().__repr__()}, own={self.own!r})"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -63,15 +78,23 @@ def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 def _insert(result: Overrides, parts: list[str], value: Any, key: str) -> None:
+    """Put ``value`` at ``parts``. A text for a key may stand next to longer keys under it
+    (it may name a class: a swap); any other value for a prefix of a key conflicts."""
     target = result
     for depth, part in enumerate(parts[:-1]):
-        child = target.get(part)
-        if child is None and part not in target:
+        child = target.get(part, _NOTHING)
+        if child is _NOTHING:
             child = target[part] = Overrides()
+        elif isinstance(child, str):  # a class name (maybe) and the fields under it
+            child = target[part] = Overrides(own=child)
         elif not isinstance(child, Overrides):  # a value was given for a prefix of this key
             raise ConflictError(f"conflicts with {'.'.join(parts[: depth + 1])}=...", key)
         target = child
-    if parts[-1] in target:
+    held = target.get(parts[-1], _NOTHING)
+    if isinstance(held, Overrides) and held.own is _NOTHING and isinstance(value, str):
+        held.own = value
+        return
+    if held is not _NOTHING:
         raise ConflictError("given twice (or conflicts with a longer key)", key)
     target[parts[-1]] = value
 
@@ -200,8 +223,9 @@ class _Edits:
     place), with conflict checks. A config given for a node slot also replaces the old node
     itself (``nodes``), so every reference to it gets the replacement."""
 
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: Any, made: dict[int, tuple[type, str]] | None = None) -> None:
         self.root = root
+        self.made = made or {}  # node id -> (class, path) of the class swaps that made it
         self.by_node: dict[int, tuple[Any, dict[tuple[Any, ...], tuple[Any, str]]]] = {}
         self.passed: dict[tuple[int, tuple[Any, ...]], str] = {}  # places stepped through
         self.nodes: dict[int, tuple[Any, Any, str]] = {}  # old node id -> (old, new value, path)
@@ -245,6 +269,9 @@ class _Edits:
     def _set_node(self, place: _Place, value: Any) -> None:
         """The slot held a node: check against what other paths give for that same node."""
         old = place.value
+        swap = self.made.get(id(old))
+        if swap is not None:
+            raise ConflictError(f"conflicts with the class swap {swap[1]}={swap[0].__qualname__}", place.path)
         prior = self.nodes.get(id(old))
         if prior is not None:
             configs = is_node(value) or is_node(prior[1])  # a config counts by identity only
@@ -285,15 +312,147 @@ def _equal(a: Any, b: Any) -> bool:
 def deep_replace(config: Any, **overrides: Any) -> Any:
     """The nested form of ``dataclasses.replace``: keys are field names or dotted paths
     (``**{"model.dim": 256}``), list indices or dict keys. A dict given for a config updates
-    its fields; a config given replaces that node, wherever it is referenced. Returns a new tree (the input is never
-    mutated) in which every node that was shared stays shared."""
+    its fields; a config given replaces that node, wherever it is referenced. A class name
+    (``optim="SGDConfig"``, ``"schemas.optim:SGDConfig"``, or the class itself) given for a
+    place annotated with config classes swaps the node's class (see :mod:`micro_config.swap`):
+    the new node keeps the fields it shares with the old one, replaces it wherever it is
+    referenced, and the other overrides apply on top, whatever their order. Returns a new tree
+    (the input is never mutated) in which every node that was shared stays shared."""
     if not is_node(config):
         raise TypeError(f"deep_replace needs a config object, got {short_repr(config)}")
-    edits = _Edits(config)
-    root = _Place(None, (), config, type(config), "")
+    candidates: list[tuple[list[str], Any]] = []
+    items: list[tuple[list[str], Any]] = []
     for key, value in overrides.items():
-        _assign(edits, root, _split(key, ""), value)
+        _take_swaps(_split(key, ""), value, candidates, items)
+    made: dict[int, tuple[type, str]] = {}
+    swapped: list[list[str]] = []
+    if candidates:
+        config = _swap_all(config, candidates, items, made, swapped)
+    return _apply(config, items, made, swapped)
+
+
+def _apply(
+    config: Any,
+    items: list[tuple[list[str], Any]],
+    made: dict[int, tuple[type, str]],
+    swapped: list[list[str]],
+) -> Any:
+    edits = _Edits(config, made)
+    root = _Place(None, (), config, type(config), "")
+    for parts in swapped:  # what a swap went through: a later override may not replace it
+        _touch(edits, root, parts)
+    for parts, value in items:
+        _assign(edits, root, parts, value)
     return _Rebuild(edits).run(config)
+
+
+# ------------------------------------------------------------------------------- class swaps
+
+
+def _may_swap(value: Any) -> bool:
+    return isinstance(value, str | type)
+
+
+def _take_swaps(
+    parts: list[str], value: Any, candidates: list[tuple[list[str], Any]], items: list[Any]
+) -> None:
+    """Split the overrides into the texts (and classes) that may be class swaps, and the rest
+    (nested ``Overrides`` without them; one emptied by this is left out)."""
+    if isinstance(value, Overrides):
+        if value.own is not _NOTHING:
+            candidates.append((parts, value.own))
+        inner: list[Any] = []
+        for key, item in value.items():
+            _take_swaps([*parts, *_split(key, ".".join(parts))], item, candidates, inner)
+        if inner:
+            items.append((parts, Overrides({".".join(p[len(parts):]): v for p, v in inner})))
+    elif _may_swap(value):
+        candidates.append((parts, value))
+    else:
+        items.append((parts, value))
+
+
+def _swap_all(
+    config: Any,
+    candidates: list[tuple[list[str], Any]],
+    items: list[tuple[list[str], Any]],
+    made: dict[int, tuple[type, str]],
+    swapped: list[list[str]],
+) -> Any:
+    """Apply the class swaps, shorter keys first (a swap inside a swapped node sees the new
+    class). A candidate that is no swap (a text for a ``str`` field) joins ``items``."""
+    plain = [(parts, value) for parts, value in items]
+    for parts, value in sorted(candidates, key=lambda c: len(c[0])):
+        place = _find(config, parts)
+        if place is None or not _is_swap(place, value):
+            items.append((parts, value))
+            continue
+        cls = pick_class(value, place.annotation, place.path)
+        old = place.value
+        prior = made.get(id(old))
+        if prior is not None:
+            if prior[0] is not cls:
+                raise ConflictError(
+                    f"conflicting overrides: {prior[1]!r} swaps the same node to {prior[0].__qualname__}",
+                    place.path,
+                )
+            swapped.append(parts)
+            continue
+        swapped.append(parts)
+        if type(old) is cls:  # already that class: the node stays as it is
+            made[id(old)] = (cls, place.path)
+            continue
+        fields = plan_of(cls).fields
+        kwargs = carried(old, cls)
+        for name, given in _direct(plain + candidates, parts):  # typed in the same command
+            field = fields.get(name)
+            if field is not None and accepts(given, field.annotation, cli=True):
+                kwargs[name] = field.cli(given, join_path(place.path, name))
+        new = _construct(cls, place.path, lambda cls=cls, kwargs=kwargs: cls(**kwargs))
+        config = _apply(config, [(parts, new)], {}, [])
+        made[id(new)] = (cls, place.path)
+    return config
+
+
+def _direct(entries: list[tuple[list[str], Any]], parts: list[str]) -> list[tuple[str, Any]]:
+    """The values given for the fields right below ``parts`` (not dicts: those update nodes)."""
+    found = []
+    todo = list(entries)
+    while todo:
+        at, value = todo.pop()
+        if isinstance(value, Overrides):
+            todo.extend(([*at, *_split(k, "")], v) for k, v in value.items())
+        elif len(at) == len(parts) + 1 and at[:-1] == parts and not isinstance(value, dict):
+            found.append((at[-1], value))
+    return found
+
+
+def _find(config: Any, parts: list[str]) -> _Place | None:
+    """The place at ``parts``, or None (the normal pass reports an unknown key)."""
+    place = _Place(None, (), config, type(config), "")
+    edits = _Edits(config)
+    try:
+        for part in parts:
+            place = _step(edits, place, part, [])
+    except ConfigError:
+        return None
+    return None if place.value is _MISSING else place
+
+
+def _is_swap(place: _Place, value: Any) -> bool:
+    """A class, or a text the annotation does not take as a value, for a place annotated with
+    config classes."""
+    if not swap_bases(place.annotation):
+        return False
+    return isinstance(value, type) or not accepts(value, place.annotation, cli=True)
+
+
+def _touch(edits: _Edits, place: _Place, parts: list[str]) -> None:
+    key = ".".join(parts)
+    for part in parts:
+        edits.step_through(place, key)
+        place = _step(edits, place, part, [])
+    edits.step_through(place, key)
 
 
 def _split(key: Any, path: str) -> list[str]:
