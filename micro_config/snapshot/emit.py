@@ -209,7 +209,8 @@ def yaml_text(data: Any, shared: set[int] | None = None, *, document: bool = Fal
         return _emit_checked(writer.out, data)
 
 
-def _float_marker(x: float) -> dict[str, str]:
+def float_marker(x: float) -> dict[str, str]:
+    """The JSON marker of a nan/inf."""
     return {TYPE: "float", VALUE: "nan" if x != x else ("inf" if x > 0 else "-inf")}
 
 
@@ -228,7 +229,7 @@ class _Jsonable:
         if t is list:
             return self.sequence(d)
         if t is float and not math.isfinite(d):
-            return _float_marker(d)
+            return float_marker(d)
         return d
 
     def _ident(self, d: Any) -> tuple[str | None, Any]:
@@ -258,7 +259,7 @@ class _Jsonable:
                 if segment is not None:
                     stack.pop()
             elif t is float and not math.isfinite(v):
-                out[k] = _float_marker(v)
+                out[k] = float_marker(v)
             else:
                 out[k] = v
             if name is not None and k in (TARGET, TYPE) and ID not in out:
@@ -278,7 +279,7 @@ class _Jsonable:
                 out.append(self.value(v))
                 stack.pop()
             elif t is float and not math.isfinite(v):
-                out.append(_float_marker(v))
+                out.append(float_marker(v))
             else:
                 out.append(v)
         if name is not None:
@@ -329,6 +330,12 @@ def json_text(
         else:
             ready = writer.value(data)
         return _dumps(ready, indent, data)
+
+
+def encode_json(ready: Any, indent: int | None = None) -> str:
+    """JSON text of JSON-ready data (ids, refs and float markers in place, nothing shared):
+    compact, or indented by ``indent``; depth and UTF-8 checked like :func:`json_text`."""
+    return _dumps(ready, indent, ready)
 
 
 def _dumps(ready: Any, indent: int | None, data: Any) -> str:
