@@ -194,10 +194,10 @@ class _ToData:
             return self._set(v, t, shape, path)
         if kind is _ENUM:
             if shape.str_as is t:
-                return v.name
-            return {TYPE: target_name(t), VALUE: v.name}
+                return v._name_
+            return {TYPE: target_name(t), VALUE: v._name_}
         if kind is _PATH:
-            text = v.as_posix() if isinstance(v, pathlib.PurePosixPath) else str(v)
+            text = str(v)  # a Windows path keeps its backslashes; as_posix() of a posix one
             if shape.str_as is not None and isinstance(v, shape.str_as):
                 return text
             return {TYPE: "path", VALUE: text}
@@ -229,7 +229,7 @@ class _ToData:
         else:
             values = tuple(getattr(obj, f[0]) for f in fields)
         out: dict[str, Any] = {TARGET: target}
-        plain = self.plain
+        plain, kinds = self.plain, _KINDS
         for (name, shape, exact, check, field, seq, leaves), v in zip(fields, values, strict=True):
             t = type(v)
             if (t not in exact and check is not None
@@ -238,6 +238,29 @@ class _ToData:
             if t in plain:
                 out[name] = v
                 continue
+            if t is float:  # JSON only
+                out[name] = v if v - v == 0 else float_marker(v)
+                continue
+            if t is shape.str_as and kinds.get(t) is _ENUM:  # an enum the annotation names
+                out[name] = v._name_
+                continue
+            if (t is shape.list_as and (t is tuple or t is frozenset) and t is seq
+                    and leaves.issuperset(map(type, v)) and (leaves <= plain or _finite(v))
+                    and self.written + len(v) <= WRITE_BUDGET):
+                # a tuple/frozenset of plain scalars within the budget, written as a plain list
+                # (as _tuple, _set would write it)
+                if t is tuple:
+                    self.written += len(v)
+                    out[name] = list(v)
+                    continue
+                try:
+                    ordered = sorted(v)
+                except TypeError:
+                    pass  # mixed types: _set's fixed order
+                else:
+                    self.written += len(v)
+                    out[name] = ordered
+                    continue
             try:
                 out[name] = self.value(v, shape, (path, name))
             except ConfigError as exc:
