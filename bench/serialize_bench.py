@@ -189,6 +189,7 @@ def measure(n_nodes: int, repeat: int) -> list[tuple[str, str, float, float, flo
     json_kw = {"separators": (",", ":"), "ensure_ascii": False, "allow_nan": False}  # compact
     assert to_yaml(from_yaml(yaml_text)) == yaml_text
     assert to_json(from_json(json_text)) == json_text
+    assert json.dumps(json_ready, **json_kw) == json_text  # the floor writes the very same text
 
     def build() -> None:
         construct(recipe, wrappers)
