@@ -6,6 +6,7 @@ from two places is built once and both places receive the same object.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import gc
@@ -13,11 +14,22 @@ import logging
 import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from itertools import chain, compress, repeat
 from typing import Any, Optional
 
 from .errors import ConfigError
 from .paths import convert_path as _convert_path
-from .tree import each_once, is_memoised, is_node, render, walk
+from .tree import (
+    SEQUENCE,
+    each_once,
+    is_memoised,
+    is_node,
+    kind_of,
+    own_getter,
+    own_state,
+    render,
+    walk,
+)
 
 logger = logging.getLogger("micro_config")
 
@@ -60,42 +72,71 @@ class MetaConfig:
 
 
 class _UnrollState:
-    """Results by config identity. Each entry keeps its config alive, so an ``id`` can never
-    be recycled while cached (the original micro_config's worst bug).
+    """What one metaconfig has unrolled and recorded, by identity: ``table[id(x)]`` is
+    ``(x, result, own)``. The entry keeps ``x`` alive, so an ``id`` can never be recycled while
+    cached (the original micro_config's worst bug); ``result`` is ``_NO_RESULT`` for a value
+    recorded but not cached (a container, a config its parent did not unroll, a
+    ConfigScriptNoCache); ``own`` is its own state (tree.own_state: children by identity, sets
+    copied).
 
-    Staleness: when a top-level ``unroll`` (one not called from inside another) ends, the
-    own state of every distinct node and container of its tree not recorded yet is recorded
-    (children by identity, sets copied); when a top-level ``unroll`` starts, the tree is
-    compared with what was recorded. Each is one walk of the tree (tree.each_once), so
-    unrolling is linear however the tree shares nodes; nested calls (cache hits) cost O(1).
+    Staleness, in time linear in the tree: each config records its own state when its ``unroll``
+    body returns (one shallow look at its fields); when the top-level ``unroll`` (one not called
+    from inside another) ends, every value those configs hold that is not recorded yet (their
+    containers, the configs they did not unroll) is recorded with what is below it, each once
+    (tree.each_once, skipping what is recorded). When a top-level ``unroll`` starts, its tree is
+    compared with what was recorded (one walk). Nested calls (cache hits) cost one lookup.
     """
 
+    __slots__ = ("table", "running", "pending")
+
     def __init__(self) -> None:
-        self.results: dict[int, tuple[Any, Any]] = {}
-        self.states: dict[int, tuple[Any, tuple]] = {}
-        self.in_progress: set[int] = set()
-        self.depth = 0  # unroll calls running: 0 means the next one is a top-level call
+        self.table: dict[int, tuple[Any, Any, tuple[Any, ...]]] = {}
+        self.running: set[int] = set()  # ids of the configs whose unroll is running
+        self.pending: list[tuple[Any, Any, tuple[Any, ...]]] = []  # entries added, children not
 
     def clear(self) -> None:
-        self.results.clear()
-        self.states.clear()
+        self.table.clear()
 
-    def record(self, root: Any) -> None:
-        states = self.states
+    def record_pending(self) -> None:
+        """Record what the configs unrolled since the top-level call began hold and is not
+        recorded yet (see the class docstring), with the collector paused: many small tuples
+        that live on, which it would rescan for nothing."""
+        pending, self.pending = self.pending, []
+        table = self.table
         enabled = gc.isenabled()
-        gc.disable()  # many small tuples that live on: the collector would rescan them all
+        gc.disable()
         try:
-            for value, own in each_once(root, skip=states):
-                states[id(value)] = (value, own if _SETS.isdisjoint(map(type, own)) else _copy_sets(own))
+            held = list(chain.from_iterable(map(_OWN, pending)))
+            types = list(map(type, held))
+            if not _SETS.isdisjoint(types):  # a set can change in place: keep a copy
+                for x, result, own in pending:
+                    table[id(x)] = (x, result, _copy_sets(own))
+            memoised = list(compress(held, map(kind_of, types)))
+            new = list(compress(memoised, map(operator.not_, map(table.__contains__, map(id, memoised)))))
+            if not new:
+                return
+            new = list(dict(zip(map(id, new), new, strict=True)).values())  # each once
+            # The common case without a walk: lists and tuples that hold only leaves. In C: for
+            # each own state ``o``, any(map(kind_of, map(type, o))) says it holds a memoised value.
+            seqs = list(compress(new, map(operator.eq, map(kind_of, map(type, new)), repeat(SEQUENCE))))
+            owns = list(map(tuple, seqs))
+            leafy = list(map(operator.not_, map(any, map(map, repeat(kind_of), map(map, repeat(type), owns)))))
+            seqs, owns = list(compress(seqs, leafy)), list(compress(owns, leafy))
+            table.update(zip(map(id, seqs), zip(seqs, repeat(_NO_RESULT), owns), strict=True))
+            if len(seqs) < len(new):
+                for value in new:  # the rest, and all below it: the one walk
+                    if id(value) not in table:
+                        for x, own in each_once(value, skip=table):
+                            table[id(x)] = (x, _NO_RESULT, _copy_sets(own))
         finally:
             if enabled:
                 gc.enable()
 
     def check_unchanged(self, root: Any) -> None:
-        states = self.states
+        table = self.table
         for value, own in each_once(root):
-            entry = states.get(id(value))
-            if entry is not None and not _unchanged(entry[1], own):
+            entry = table.get(id(value))
+            if entry is not None and not _unchanged(entry[2], own):
                 self._stale(root, value)
 
     @staticmethod
@@ -110,11 +151,18 @@ class _UnrollState:
         )
 
 
+_NO_RESULT = object()  # a table entry that is a record only, not a cached result
+_OWN = operator.itemgetter(2)
+
+
 _SETS = frozenset({set, frozenset})
 
 
 def _copy_sets(own: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A set is a leaf that can change in place: its recorded state is a copy."""
+    """The state to keep: ``own`` itself, or a copy of it with each set frozen (a set is a leaf
+    that can change in place)."""
+    if _SETS.isdisjoint(map(type, own)):
+        return own
     return tuple(frozenset(x) if type(x) in _SETS else x for x in own)
 
 
@@ -141,39 +189,45 @@ def _wrap_unroll(body: Callable[..., Any]) -> Callable[..., Any]:
     def unroll(self: ConfigScript, metaconfig: MetaConfig | None = None) -> Any:
         if metaconfig is None:
             metaconfig = MetaConfig()
-        state = metaconfig.__dict__.get(_STATE) or metaconfig._unroll_state
+        try:
+            state = metaconfig._micro_config_state
+        except AttributeError:
+            state = metaconfig._unroll_state
         key = id(self)
-        if state.depth:  # inside another unroll: a cache hit costs one lookup
-            cached = state.results.get(key)
-            if cached is not None and self._unroll_cached:
-                if metaconfig.verbose:
-                    logger.info("unroll %s: cached", type(self).__qualname__)
-                return cached[1]
-            if key in state.in_progress:
+        running = state.running
+        if running:  # inside another unroll: a cache hit costs one lookup
+            if key in running:
                 if type(self).unroll is not unroll:  # super().unroll(...) from a subclass body
                     return body(self, metaconfig)
                 raise ConfigError(f"{type(self).__name__}.unroll called itself (a config cycle)")
-        else:  # a top-level call: is the tree still what was unrolled before?
-            if state.states:
-                state.check_unchanged(self)
-            cached = state.results.get(key)
-            if cached is not None and self._unroll_cached:
-                if metaconfig.verbose:
-                    logger.info("unroll %s: cached", type(self).__qualname__)
-                return cached[1]
+        elif state.table:  # a top-level call: is the tree still what was unrolled before?
+            state.check_unchanged(self)
+        entry = state.table.get(key)
+        if entry is not None and entry[1] is not _NO_RESULT:
+            if metaconfig.verbose:
+                logger.info("unroll %s: cached", type(self).__qualname__)
+            return entry[1]
         if metaconfig.verbose:
             logger.info("unroll %s", type(self).__qualname__)
-        state.in_progress.add(key)
-        state.depth += 1
+        running.add(key)
         try:
             result = body(self, metaconfig)
-        finally:
-            state.in_progress.discard(key)
-            state.depth -= 1
-        if self._unroll_cached:
-            state.results[key] = (self, result)
-        if not state.depth:
-            state.record(self)
+        except BaseException:
+            running.discard(key)
+            if not running:  # what finished before the failure stays cached: record it
+                with contextlib.suppress(ConfigError):
+                    state.record_pending()
+            raise
+        running.discard(key)
+        try:  # this config's own state (its fields), recorded as its body returns
+            own = own_getter(type(self))(self)
+        except AttributeError:
+            own = own_state(self)[0]
+        entry = (self, result if self._unroll_cached else _NO_RESULT, own)
+        state.table[key] = entry
+        state.pending.append(entry)
+        if not running:
+            state.record_pending()
         return result
 
     setattr(unroll, _WRAPPED, body)

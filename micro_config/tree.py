@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from itertools import compress
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from .errors import ConfigError
@@ -63,6 +64,7 @@ class _Kinds(dict):
 
 _KINDS = _Kinds()
 _kind = _KINDS.__getitem__
+kind_of = _kind  # a type's kind, at C speed (LEAF, the only falsy kind, is a leaf)
 
 
 def is_memoised(value: object) -> bool:
@@ -196,21 +198,52 @@ def each_once(root: Any, skip: Any = ()) -> Iterator[tuple[Any, tuple[Any, ...]]
         if ident in skip:
             continue
         seen.add(ident)
-        kind = kinds[type(value)]
-        if kind == NODE:
-            d = getattr(value, "__dict__", None)
-            names = _FIELDS.get(type(value)) or field_names(type(value))
-            own = tuple(map(d.get, names)) if d is not None else tuple(c for _, c in children(value))
-            inner = own
-        elif kind == SEQUENCE or kind == WRAPPED_SEQUENCE:
-            own = inner = tuple(value)
-        else:
-            inner = tuple(value.values())
-            own = (len(value), *value, *inner)
+        own, inner = own_state(value)
         yield value, own
         on_path.add(ident)
         todo.append(ident)
         todo.extend(compress(inner, map(kind_of, map(type, inner))))
+
+
+def _mapping_own(value: Any) -> tuple[Any, ...]:
+    return (len(value), *value, *value.values())
+
+
+class _OwnGetters(dict):
+    """class -> the function giving a memoised value's own state (see :func:`own_state`)."""
+
+    def __missing__(self, cls: type) -> Callable[[Any], tuple[Any, ...]]:
+        kind = _kind(cls)
+        get: Callable[[Any], tuple[Any, ...]]
+        if kind == NODE:
+            names = field_names(cls)
+            if len(names) >= 2:
+                get = attrgetter(*names)  # one C call; AttributeError for a field not set yet
+            else:
+                get = lambda value: tuple(getattr(value, name) for name in names)  # noqa: E731
+        elif kind == SEQUENCE or kind == WRAPPED_SEQUENCE:
+            get = tuple
+        else:
+            get = _mapping_own
+        self[cls] = get
+        return get
+
+
+own_getter = _OwnGetters().__getitem__
+
+
+def own_state(value: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """A memoised value's own state, as :func:`each_once` yields it, and the children it descends
+    into: a node's field values, a sequence's items, a mapping's length, keys, then values (it
+    descends into the values). Defined here once: the unroll staleness record uses it too
+    (``own_getter(type(value))(value)`` is the fast form; it raises AttributeError on a node
+    with a field ``__post_init__`` has not set yet, whose own state is its fields that are set)."""
+    try:
+        own = own_getter(type(value))(value)
+    except AttributeError:
+        own = tuple(c for _, c in children(value))
+    kind = _kind(type(value))
+    return own, (tuple(value.values()) if kind == MAPPING or kind == WRAPPED_MAPPING else own)
 
 
 def descendant_nodes(root: Any) -> Iterator[Any]:

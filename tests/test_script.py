@@ -283,3 +283,95 @@ def test_unroll_walk_is_linear_in_shared_tuples_and_refuses_list_cycles() -> Non
     loop.append(loop)
     with pytest.raises(ConfigError, match="cycle"):
         Holder(loop).unroll(MetaConfig(verbose=False))
+
+
+@dataclass
+class Link(ConfigScript):
+    width: int = 1
+    next: Any = None
+    items: list[Any] = field(default_factory=list)
+
+    def unroll(self, metaconfig: MetaConfig) -> tuple[Any, ...]:
+        CALLS.append("link")
+        below = self.next.unroll(metaconfig) if self.next is not None else None
+        return (self.width, below, [x.unroll(metaconfig) for x in self.items])
+
+
+@pytest.mark.timeout(20)
+def test_unroll_is_linear_on_a_deep_chain_and_a_wide_shared_subtree() -> None:
+    # Quadratic work (a subtree re-walked per cache hit, per node) would take minutes here.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(30_000)  # the unroll bodies recurse, two frames per level
+    try:
+        _unroll_deep_chain_and_wide_shared_subtree()
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _unroll_deep_chain_and_wide_shared_subtree() -> None:
+    chain = Link(width=0)
+    for i in range(1, 5_000):
+        chain = Link(width=i, next=chain)
+    mc = MetaConfig(verbose=False)
+    out = chain.unroll(mc)
+    assert len(CALLS) == 5_000 and out[0] == 4_999
+    assert chain.unroll(mc) is out and len(CALLS) == 5_000  # a top-level cache hit
+    CALLS.clear()
+    sub = Link(width=-1, items=[Link(width=i) for i in range(2_000)])
+    wide = Link(items=[Link(width=i, next=sub) for i in range(4_000)])
+    results = wide.unroll(mc)[2]
+    assert len(CALLS) == 1 + 4_000 + 1 + 2_000  # the shared subtree is built once
+    assert all(r[1] is results[0][1] for r in results)
+    sub.items[7].width = 70  # still detected, deep in the shared subtree
+    with pytest.raises(ConfigError, match=r"items\.0\.next\.items\.7"):
+        wide.unroll(mc)
+
+
+def test_mutations_of_what_a_config_holds_but_does_not_unroll_are_detected() -> None:
+    @dataclass
+    class Plain:  # a plain dataclass, not a ConfigScript: never unrolled itself
+        dims: list[int] = field(default_factory=list)
+        tags: set[str] = field(default_factory=set)
+
+    @dataclass
+    class Holder(ConfigScript):
+        plain: Any = None
+        nested: Any = None
+        extra: Any = None  # a config this body does not unroll
+
+        def unroll(self, metaconfig: MetaConfig) -> int:
+            return len(self.plain.dims)
+
+    cases = [
+        lambda h: h.plain.dims.append(4),
+        lambda h: h.plain.tags.add("new"),  # a set changes in place: its state was copied
+        lambda h: h.nested[1].append(0),  # a list inside a list
+        lambda h: h.nested[2].update(k=2),  # a dict inside a list
+        lambda h: setattr(h.extra, "n", 9),
+    ]
+    for mutate in cases:
+        h = Holder(Plain([1, 2], {"a"}), [(1, 2), [3], {"k": 1}], Leaf(1))
+        mc = MetaConfig(verbose=False)
+        assert h.unroll(mc) == 2
+        assert h.unroll(mc) == 2  # unchanged: a cache hit, no false alarm
+        mutate(h)
+        with pytest.raises(ConfigError, match="modified after it was unrolled"):
+            h.unroll(mc)
+
+
+def test_children_cached_before_a_failure_are_still_guarded() -> None:
+    @dataclass
+    class Fails(ConfigScript):
+        child: Any = None
+
+        def unroll(self, metaconfig: MetaConfig) -> Any:
+            self.child.unroll(metaconfig)
+            raise RuntimeError("boom")
+
+    leaf = Leaf(1)
+    mc = MetaConfig(verbose=False)
+    with pytest.raises(RuntimeError):
+        Fails(leaf).unroll(mc)
+    leaf.n = 2  # its cached result {"n": 1} is stale now
+    with pytest.raises(ConfigError, match="modified after it was unrolled"):
+        leaf.unroll(mc)
