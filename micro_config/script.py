@@ -76,7 +76,8 @@ class _UnrollState:
     ``(x, result, own)``. The entry keeps ``x`` alive, so an ``id`` can never be recycled while
     cached (the original micro_config's worst bug); ``result`` is ``_NO_RESULT`` for a value
     recorded but not cached (a container, a config its parent did not unroll, a
-    ConfigScriptNoCache); ``own`` is its own state (tree.own_state: children by identity, sets
+    ConfigScriptNoCache), and ``_RUNNING`` while its body runs (a call from inside it is a cycle);
+    ``own`` is its own state (tree.own_state: children by identity, sets
     copied).
 
     Staleness, in time linear in the tree: each config records its own state when its ``unroll``
@@ -87,11 +88,11 @@ class _UnrollState:
     compared with what was recorded (one walk). Nested calls (cache hits) cost one lookup.
     """
 
-    __slots__ = ("table", "running", "pending")
+    __slots__ = ("table", "depth", "pending")
 
     def __init__(self) -> None:
         self.table: dict[int, tuple[Any, Any, tuple[Any, ...]]] = {}
-        self.running: set[int] = set()  # ids of the configs whose unroll is running
+        self.depth = 0  # unroll calls running: 0 means the next one is a top-level call
         self.pending: list[tuple[Any, Any, tuple[Any, ...]]] = []  # entries added, children not
 
     def clear(self) -> None:
@@ -152,6 +153,8 @@ class _UnrollState:
 
 
 _NO_RESULT = object()  # a table entry that is a record only, not a cached result
+_RUNNING = object()  # the result of a config whose unroll is running
+_RUNNING_ENTRY = (None, _RUNNING, ())
 _OWN = operator.itemgetter(2)
 
 
@@ -193,40 +196,46 @@ def _wrap_unroll(body: Callable[..., Any]) -> Callable[..., Any]:
             state = metaconfig._micro_config_state
         except AttributeError:
             state = metaconfig._unroll_state
+        table = state.table
         key = id(self)
-        running = state.running
-        if running:  # inside another unroll: a cache hit costs one lookup
-            if key in running:
+        entry = table.get(key)
+        depth = state.depth
+        if not depth and table:  # a top-level call: is the tree still what was unrolled before?
+            state.check_unchanged(self)
+        if entry is not None:
+            result = entry[1]
+            if result is _RUNNING:
                 if type(self).unroll is not unroll:  # super().unroll(...) from a subclass body
                     return body(self, metaconfig)
                 raise ConfigError(f"{type(self).__name__}.unroll called itself (a config cycle)")
-        elif state.table:  # a top-level call: is the tree still what was unrolled before?
-            state.check_unchanged(self)
-        entry = state.table.get(key)
-        if entry is not None and entry[1] is not _NO_RESULT:
-            if metaconfig.verbose:
-                logger.info("unroll %s: cached", type(self).__qualname__)
-            return entry[1]
+            if result is not _NO_RESULT:
+                if metaconfig.verbose:
+                    logger.info("unroll %s: cached", type(self).__qualname__)
+                return result
         if metaconfig.verbose:
             logger.info("unroll %s", type(self).__qualname__)
-        running.add(key)
+        table[key] = _RUNNING_ENTRY
+        state.depth = depth + 1
         try:
             result = body(self, metaconfig)
         except BaseException:
-            running.discard(key)
-            if not running:  # what finished before the failure stays cached: record it
+            state.depth = depth
+            if entry is None:
+                del table[key]
+            else:
+                table[key] = entry
+            if not depth:  # what finished before the failure stays cached: record it
                 with contextlib.suppress(ConfigError):
                     state.record_pending()
             raise
-        running.discard(key)
+        state.depth = depth
         try:  # this config's own state (its fields), recorded as its body returns
             own = own_getter(type(self))(self)
         except AttributeError:
             own = own_state(self)[0]
-        entry = (self, result if self._unroll_cached else _NO_RESULT, own)
-        state.table[key] = entry
+        table[key] = entry = (self, result if self._unroll_cached else _NO_RESULT, own)
         state.pending.append(entry)
-        if not running:
+        if not depth:
             state.record_pending()
         return result
 
