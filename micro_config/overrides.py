@@ -501,7 +501,13 @@ def _step(edits: _Edits, place: _Place, part: str, rest: list[str]) -> _Place:
     container, path = place.value, join_path(place.path, part)
     found = child_slot(container, place.annotation, part)
     if found is None:
-        raise _unknown(edits.root, place, part, rest)
+        error = _unknown(edits.root, place, part, rest)
+        swap = edits.made.get(id(container))
+        if swap is not None and error.message.startswith("no such field"):  # the new class's
+            name = swap[0].__qualname__
+            where = f"no such field in {name}, the class {swap[1]}={name} put there"
+            raise UnknownFieldError(where + error.message.removeprefix("no such field"), error.path)
+        raise error
     slot, child, annotation = found
     if is_node(container) or isinstance(container, list | dict):  # mutable: shared by identity
         return _Place(container, (slot,), child, annotation, path)

@@ -156,6 +156,8 @@ def test_a_class_that_does_not_fit_is_refused() -> None:
         swap(Root(), "a=swap_pkg:Nope")
     with pytest.raises(UnknownFieldError, match="did you mean 'a.momentum'"):
         swap(Root(), "a=Momentum", "a.momentom=1")
+    with pytest.raises(UnknownFieldError, match="no such field in Tagged, the class pick=Tagged put "):
+        swap(Root(pick=Opt()), "pick=Tagged", "pick.lr=1")  # a field of the old class only
     assert Plain.__module__ == swap_pkg.__name__
 
 
