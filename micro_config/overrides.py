@@ -320,14 +320,21 @@ def deep_replace(config: Any, **overrides: Any) -> Any:
     (the input is never mutated) in which every node that was shared stays shared."""
     if not is_node(config):
         raise TypeError(f"deep_replace needs a config object, got {short_repr(config)}")
+    given = [(_split(key, ""), value) for key, value in overrides.items()]
     candidates: list[tuple[list[str], Any]] = []
-    items: list[tuple[list[str], Any]] = []
-    for key, value in overrides.items():
-        _take_swaps(_split(key, ""), value, candidates, items)
+    for parts, value in given:
+        _candidates(parts, value, candidates)
     made: dict[int, tuple[type, str]] = {}
     swapped: list[list[str]] = []
-    if candidates:
-        config = _swap_all(config, candidates, items, made, swapped)
+    if not candidates:
+        return _apply(config, given, made, swapped)
+    config = _swap_all(config, candidates, given, made, swapped)
+    done = {tuple(parts) for parts in swapped}
+    items: list[tuple[list[str], Any]] = []
+    for parts, value in given:
+        kept = _without_swaps(parts, value, done, items)
+        if kept is not _NOTHING:
+            items.append((parts, kept))
     return _apply(config, items, made, swapped)
 
 
@@ -353,23 +360,30 @@ def _may_swap(value: Any) -> bool:
     return isinstance(value, str | type)
 
 
-def _take_swaps(
-    parts: list[str], value: Any, candidates: list[tuple[list[str], Any]], items: list[Any]
-) -> None:
-    """Split the overrides into the texts (and classes) that may be class swaps, and the rest
-    (nested ``Overrides`` without them; one emptied by this is left out)."""
+def _candidates(parts: list[str], value: Any, found: list[tuple[list[str], Any]]) -> None:
+    """The texts (and classes) among the overrides that may be class swaps."""
     if isinstance(value, Overrides):
         if value.own is not _NOTHING:
-            candidates.append((parts, value.own))
-        inner: list[Any] = []
+            found.append((parts, value.own))
         for key, item in value.items():
-            _take_swaps([*parts, *_split(key, ".".join(parts))], item, candidates, inner)
-        if inner:
-            items.append((parts, Overrides({".".join(p[len(parts):]): v for p, v in inner})))
+            _candidates([*parts, *_split(key, ".".join(parts))], item, found)
     elif _may_swap(value):
-        candidates.append((parts, value))
-    else:
-        items.append((parts, value))
+        found.append((parts, value))
+
+
+def _without_swaps(parts: list[str], value: Any, done: set[tuple[str, ...]], extra: list[Any]) -> Any:
+    """``value`` without the swaps done (``_NOTHING``: nothing left). The text of a key that
+    also has longer keys, when it was no swap, becomes an override of its own in ``extra``."""
+    if not isinstance(value, Overrides):
+        return _NOTHING if tuple(parts) in done else value
+    if value.own is not _NOTHING and tuple(parts) not in done:
+        extra.append((parts, value.own))
+    kept = Overrides()
+    for key, item in value.items():
+        left = _without_swaps([*parts, *_split(key, ".".join(parts))], item, done, extra)
+        if left is not _NOTHING:
+            kept[key] = left
+    return kept if kept or not value else _NOTHING
 
 
 def _swap_all(
@@ -380,12 +394,11 @@ def _swap_all(
     swapped: list[list[str]],
 ) -> Any:
     """Apply the class swaps, shorter keys first (a swap inside a swapped node sees the new
-    class). A candidate that is no swap (a text for a ``str`` field) joins ``items``."""
-    plain = [(parts, value) for parts, value in items]
+    class); ``swapped`` gets their keys. A candidate that is no swap (a text for a ``str``
+    field) stays an ordinary override."""
     for parts, value in sorted(candidates, key=lambda c: len(c[0])):
         place = _find(config, parts)
         if place is None or not _is_swap(place, value):
-            items.append((parts, value))
             continue
         cls = pick_class(value, place.annotation, place.path)
         old = place.value
@@ -404,7 +417,7 @@ def _swap_all(
             continue
         fields = plan_of(cls).fields
         kwargs = carried(old, cls)
-        for name, given in _direct(plain + candidates, parts):  # typed in the same command
+        for name, given in _direct(items, parts):  # typed in the same command
             field = fields.get(name)
             if field is not None and accepts(given, field.annotation, cli=True):
                 kwargs[name] = field.cli(given, join_path(place.path, name))

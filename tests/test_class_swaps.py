@@ -99,6 +99,10 @@ def test_an_empty_slot_and_list_items_and_the_same_class() -> None:
 
 def test_a_text_for_a_str_field_is_a_value_not_a_swap() -> None:
     assert swap(Root(), "name=Momentum").name == "Momentum"
+    built = swap(Root(), "b.tag=Momentum", "b.lr=2")  # texts inside a dict that builds a node
+    assert built.b == Opt(lr=2.0, tag="Momentum")
+    with pytest.raises(UnknownFieldError, match="name holds str 'root', not a config"):
+        swap(Root(), "name=Momentum", "name.x=1")  # a text that is no swap, with keys under it
 
 
 def test_a_class_in_a_module_of_the_annotated_class_package_is_imported() -> None:
