@@ -444,11 +444,10 @@ def _find(config: Any, parts: list[str]) -> _Place | None:
     """The place at ``parts``, or None (the normal pass reports an unknown key)."""
     place = _Place(None, (), config, type(config), "")
     edits = _Edits(config)
-    try:
-        for part in parts:
-            place = _step(edits, place, part, [])
-    except ConfigError:
-        return None
+    for part in parts:  # child_slot first: no hint is worked out for a key that is not there
+        if place.value is _MISSING or child_slot(place.value, place.annotation, part) is None:
+            return None
+        place = _step(edits, place, part, [])
     return None if place.value is _MISSING else place
 
 

@@ -111,6 +111,15 @@ def test_a_class_in_a_module_of_the_annotated_class_package_is_imported() -> Non
     assert swap(Root(), "a=Extra").a.beta == 0.9  # now imported: its short name works too
 
 
+@pytest.mark.timeout(10)
+def test_many_texts_for_keys_that_are_not_there_cost_no_hint_each() -> None:
+    """Looking for swaps works out no did-you-mean: one error, after one pass."""
+    wide = Root(items=[Opt(tag=str(i)) for i in range(5_000)])
+    tokens = [f"nope{i}=x" for i in range(5_000)]
+    with pytest.raises(UnknownFieldError, match="nope0"):
+        swap(wide, *tokens)
+
+
 # ---------------------------------------------------------------- sharing and conflicts
 
 
