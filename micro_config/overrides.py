@@ -227,7 +227,10 @@ class _Edits:
         self.root = root
         self.made = made or {}  # node id -> (class, path) of the class swaps that made it
         self.by_node: dict[int, tuple[Any, dict[tuple[Any, ...], tuple[Any, str]]]] = {}
-        self.passed: dict[tuple[int, tuple[Any, ...]], str] = {}  # places stepped through
+        # (owner id, chain or a prefix of it) -> the first place stepped through there
+        self.passed: dict[tuple[int, tuple[Any, ...]], str] = {}
+        # (owner id, a proper prefix of an edited chain) -> that edit's path
+        self.below: dict[tuple[int, tuple[Any, ...]], str] = {}
         self.nodes: dict[int, tuple[Any, Any, str]] = {}  # old node id -> (old, new value, path)
         self.entered: dict[int, str] = {}  # node id -> the first override that went inside it
 
@@ -242,26 +245,37 @@ class _Edits:
             self.entered.setdefault(id(place.value), key)
         if place.owner is None:
             return
-        for chain, (_, path) in self._edits_of(place.owner).items():
-            if place.chain[: len(chain)] == chain:
-                raise ConflictError(f"conflicts with the override of {path!r}", place.path)
-        self.passed[(id(place.owner), place.chain)] = place.path
+        edits = self._edits_of(place.owner)
+        for end in range(1, len(place.chain) + 1):  # an edit at this place or above it
+            found = edits.get(place.chain[:end])
+            if found is not None:
+                raise ConflictError(f"conflicts with the override of {found[1]!r}", place.path)
+        for end in range(1, len(place.chain) + 1):
+            self.passed.setdefault((id(place.owner), place.chain[:end]), place.path)
 
     def set(self, place: _Place, value: Any) -> None:
-        for (owner_id, chain), path in self.passed.items():
-            if owner_id == id(place.owner) and chain[: len(place.chain)] == place.chain:
-                raise ConflictError(f"conflicts with the override of {path!r}", place.path)
+        owner = id(place.owner)
+        path = self.passed.get((owner, place.chain))  # an override went through this place
+        if path is not None:
+            raise ConflictError(f"conflicts with the override of {path!r}", place.path)
         edits = self._edits_of(place.owner)
-        for chain, (old, path) in edits.items():
-            if chain == place.chain:
-                if old is value or _equal(old, value):
-                    return
-                raise ConflictError(
-                    f"conflicting overrides: {path!r} sets the same place to {short_repr(old)}",
-                    place.path,
-                )
-            if chain[: len(place.chain)] == place.chain or place.chain[: len(chain)] == chain:
-                raise ConflictError(f"conflicts with the override of {path!r}", place.path)
+        same = edits.get(place.chain)
+        if same is not None:
+            old, path = same
+            if old is value or _equal(old, value):
+                return
+            raise ConflictError(
+                f"conflicting overrides: {path!r} sets the same place to {short_repr(old)}",
+                place.path,
+            )
+        path = self.below.get((owner, place.chain))  # an edit inside this place...
+        for end in range(1, len(place.chain)):  # ...or of a place above it
+            if path is None and place.chain[:end] in edits:
+                path = edits[place.chain[:end]][1]
+        if path is not None:
+            raise ConflictError(f"conflicts with the override of {path!r}", place.path)
+        for end in range(1, len(place.chain)):
+            self.below.setdefault((owner, place.chain[:end]), place.path)
         if is_node(place.value):
             self._set_node(place, value)
         edits[place.chain] = (value, place.path)
@@ -394,49 +408,67 @@ def _swap_all(
     swapped: list[list[str]],
 ) -> Any:
     """Apply the class swaps, shorter keys first (a swap inside a swapped node sees the new
-    class); ``swapped`` gets their keys. A candidate that is no swap (a text for a ``str``
+    class), one rebuild per key length; ``swapped`` gets their keys, ``made`` the nodes they
+    put (by id, in the returned tree). A candidate that is no swap (a text for a ``str``
     field) stays an ordinary override."""
-    for parts, value in sorted(candidates, key=lambda c: len(c[0])):
-        place = _find(config, parts)
-        if place is None or not _is_swap(place, value):
-            continue
-        cls = pick_class(value, place.annotation, place.path)
-        old = place.value
-        prior = made.get(id(old))
-        if prior is not None:
-            if prior[0] is not cls:
+    below = _direct(items)
+    levels: dict[int, list[tuple[list[str], Any]]] = {}
+    for parts, value in candidates:
+        levels.setdefault(len(parts), []).append((parts, value))
+    for depth in sorted(levels):
+        batch: list[tuple[list[str], Any]] = []
+        fresh: dict[int, tuple[type, str, Any]] = {}  # old node id -> what this level puts there
+        for parts, value in levels[depth]:
+            place = _find(config, parts)
+            if place is None or not _is_swap(place, value):
+                continue
+            cls = pick_class(value, place.annotation, place.path)
+            old = place.value
+            prior = made.get(id(old)) or fresh.get(id(old)) if is_node(old) else None
+            if prior is not None and prior[0] is not cls:
                 raise ConflictError(
                     f"conflicting overrides: {prior[1]!r} swaps the same node to {prior[0].__qualname__}",
                     place.path,
                 )
             swapped.append(parts)
-            continue
-        swapped.append(parts)
-        if type(old) is cls:  # already that class: the node stays as it is
-            made[id(old)] = (cls, place.path)
-            continue
-        fields = plan_of(cls).fields
-        kwargs = carried(old, cls)
-        for name, given in _direct(items, parts):  # typed in the same command
-            field = fields.get(name)
-            if field is not None and accepts(given, field.annotation, cli=True):
-                kwargs[name] = field.cli(given, join_path(place.path, name))
-        new = _construct(cls, place.path, lambda cls=cls, kwargs=kwargs: cls(**kwargs))
-        config = _apply(config, [(parts, new)], {}, [])
-        made[id(new)] = (cls, place.path)
+            if prior is not None:  # the same swap through another path
+                if len(prior) == 3:
+                    batch.append((parts, prior[2]))
+                continue
+            if type(old) is cls:  # already that class: the node stays as it is
+                made[id(old)] = (cls, place.path)
+                continue
+            fields = plan_of(cls).fields
+            kwargs = carried(old, cls)
+            for name, given in below.get(tuple(parts), ()):  # typed in the same command
+                field = fields.get(name)
+                if field is not None and accepts(given, field.annotation, cli=True):
+                    kwargs[name] = field.cli(given, join_path(place.path, name))
+            new = _construct(cls, place.path, lambda cls=cls, kwargs=kwargs: cls(**kwargs))
+            batch.append((parts, new))
+            if is_node(old):
+                fresh[id(old)] = (cls, place.path, new)
+        if batch:
+            config = _apply(config, batch, {}, [])
+        made.clear()  # a rebuild remade the nodes above a swap: find them again
+        for parts in swapped:
+            place = _find(config, parts)
+            if place is not None and is_node(place.value):
+                made.setdefault(id(place.value), (type(place.value), place.path))
     return config
 
 
-def _direct(entries: list[tuple[list[str], Any]], parts: list[str]) -> list[tuple[str, Any]]:
-    """The values given for the fields right below ``parts`` (not dicts: those update nodes)."""
-    found = []
+def _direct(entries: list[tuple[list[str], Any]]) -> dict[tuple[str, ...], list[tuple[str, Any]]]:
+    """The values given for fields, by the key of the node above them (not dicts: those
+    update nodes), for a swap's constructor."""
+    found: dict[tuple[str, ...], list[tuple[str, Any]]] = {}
     todo = list(entries)
     while todo:
         at, value = todo.pop()
         if isinstance(value, Overrides):
             todo.extend(([*at, *_split(k, "")], v) for k, v in value.items())
-        elif len(at) == len(parts) + 1 and at[:-1] == parts and not isinstance(value, dict):
-            found.append((at[-1], value))
+        elif not isinstance(value, dict) and len(at) > 1:
+            found.setdefault(tuple(at[:-1]), []).append((at[-1], value))
     return found
 
 

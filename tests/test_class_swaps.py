@@ -120,6 +120,14 @@ def test_many_texts_for_keys_that_are_not_there_cost_no_hint_each() -> None:
         swap(wide, *tokens)
 
 
+@pytest.mark.timeout(10)
+def test_many_swaps_cost_one_rebuild_per_key_length() -> None:
+    wide = Root(items=[Opt(tag=str(i)) for i in range(3_000)])
+    new = swap(wide, *(f"items.{i}=Momentum" for i in range(3_000)), "items.7.momentum=0.1")
+    assert all(type(item) is Momentum for item in new.items) and new.items[7].momentum == 0.1
+    assert new.items[5].tag == "5" and new.items[5].leaf is wide.items[5].leaf
+
+
 # ---------------------------------------------------------------- sharing and conflicts
 
 
