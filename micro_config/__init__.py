@@ -24,7 +24,7 @@ __version__ = "0.2.0"
 
 # name -> module that defines it, imported on first access (PEP 562).
 _LAZY = {
-    "parse_args": "overrides",
+    "parse_args": "arguments",
     "deep_replace": "overrides",
     "describe": "commandline",
     "cli": "commandline",

@@ -8,9 +8,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .arguments import parse_args
 from .convert import type_name
 from .errors import ConfigError, short_repr
-from .overrides import deep_replace, parse_args
+from .overrides import deep_replace
 from .plan import child_annotation, plan_of
 from .swap import class_names, swap_classes
 from .tree import Path, Visit, is_dataclass_instance, is_memoised, is_node, render, transform, walk

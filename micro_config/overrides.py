@@ -1,4 +1,5 @@
-"""Command-line overrides: ``parse_args`` reads ``key=value`` tokens, ``deep_replace`` applies them.
+"""``deep_replace``: the nested ``dataclasses.replace`` that applies overrides (``parse_args``'s, in
+micro_config/arguments.py, or given in Python).
 
 ``deep_replace`` keeps the sharing of the tree: an override lands on a *node* (by identity), and
 the tree is rebuilt bottom-up with one new object per changed node, so every place that referred
@@ -10,19 +11,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
+from .arguments import NO_OWN, Overrides
 from .convert import accepts, convert, type_name, unwrap_optional
 from .errors import (
     ConfigError,
     ConflictError,
     UnknownFieldError,
-    WrongTypeError,
     closest,
     did_you_mean,
     join_path,
@@ -31,174 +29,6 @@ from .errors import (
 from .plan import child_annotation, plan_of
 from .swap import carried, pick_class, swap_bases
 from .tree import children, expand, is_dataclass_instance, is_node, render, transform, walk
-
-# ------------------------------------------------------------------------------- parse_args
-
-
-_NOTHING: Any = object()  # no value of its own
-
-
-class Overrides(dict):
-    """The nested dict ``parse_args`` builds from dotted keys (a plain ``dict`` otherwise).
-
-    ``deep_replace`` always descends into it, so ``opts.lr=1`` sets one entry of a plain dict
-    field, while a dict *value* (``opts={lr: 1}``) replaces the whole field. ``own`` is a text
-    given for the key itself next to longer keys (``optim=SGDConfig optim.momentum=0.9``: a
-    class swap, then the fields of the new node)."""
-
-    def __init__(self, *args: Any, own: Any = _NOTHING, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.own = own
-
-    def __repr__(self) -> str:
-        if self.own is _NOTHING:
-            return super().__repr__()
-        return f"Overrides({super().__repr__()}, own={self.own!r})"
-
-
-def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """``key=value`` tokens (from ``sys.argv[1:]`` or ``argv``) as a nested dict:
-    ``["a.b=1", "c=[1, 2]"]`` -> ``{"a": {"b": 1}, "c": [1, 2]}``. Values are YAML flow values."""
-    tokens = sys.argv[1:] if argv is None else list(argv)
-    result = Overrides()
-    for token in tokens:
-        key, sep, text = token.partition("=")
-        key = key.strip()
-        if not sep:
-            raise ConfigError(f"expected key=value, got {short_repr(token)}")
-        parts = key.split(".", KEY_DEPTH_LIMIT)
-        if len(parts) > KEY_DEPTH_LIMIT:
-            raise ConfigError(
-                f"a key of more than {KEY_DEPTH_LIMIT} dotted parts: {short_repr(key)}",
-            )
-        if not key or not all(parts):
-            raise ConfigError(f"empty key or key segment in {short_repr(token)}", key)
-        _insert(result, parts, parse_value(text), key)
-    return result
-
-
-def _insert(result: Overrides, parts: list[str], value: Any, key: str) -> None:
-    """Put ``value`` at ``parts``. A text for a key may stand next to longer keys under it
-    (it may name a class: a swap); any other value for a prefix of a key conflicts."""
-    target = result
-    for depth, part in enumerate(parts[:-1]):
-        child = target.get(part, _NOTHING)
-        if child is _NOTHING:
-            child = target[part] = Overrides()
-        elif isinstance(child, str):  # a class name (maybe) and the fields under it
-            child = target[part] = Overrides(own=child)
-        elif not isinstance(child, Overrides):  # a value was given for a prefix of this key
-            raise ConflictError(f"conflicts with {'.'.join(parts[: depth + 1])}=...", key)
-        target = child
-    held = target.get(parts[-1], _NOTHING)
-    if isinstance(held, Overrides) and held.own is _NOTHING and isinstance(value, str):
-        held.own = value
-        return
-    if held is not _NOTHING:
-        raise ConflictError("given twice (or conflicts with a longer key)", key)
-    target[parts[-1]] = value
-
-
-_NULL_WORDS = {"~", "null", "Null", "NULL"}
-
-
-KEY_DEPTH_LIMIT = 1000  # dotted parts of one key (the snapshot format's depth limit too)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-VALUE_DEPTH_LIMIT = 100  # brackets a command-line value may nest (a config is flatter than that)
-
-
-def parse_value(text: str) -> Any:
-    """One YAML flow value, read with YAML 1.2 scalars: ``16``, ``-1``, ``1e-4``, ``1.5e4``,
-    ``true``, ``null``, ``[1, 2]``, ``{a: 1}``. Anything that is not a whole flow value
-    (``yes``, ``2024-01-01``, ``a: b``, ``- x``, ``a # b``, broken brackets) stays a string.
-    Control characters, brackets nested past :data:`VALUE_DEPTH_LIMIT` and integers longer
-    than Python reads are ConfigErrors."""
-    bad = _CONTROL.search(text)
-    if bad is not None:
-        raise ConfigError(f"a control character ({bad.group()!r}) in the value {short_repr(text)}")
-    if not text.strip():
-        return text
-    _check_nesting(text)
-    import yaml
-
-    try:
-        loader = _flow_loader()(text)
-    except yaml.YAMLError:
-        return text
-    try:
-        node = loader.get_single_node()
-        if node is None or node.end_mark.index < len(text.rstrip()):
-            return text  # only a comment, or trailing text YAML would drop
-        if isinstance(node, yaml.CollectionNode) and not node.flow_style:
-            return text  # block YAML (`- a`, `a: b`) is not a flow value
-        return loader.construct_document(node)
-    except yaml.YAMLError:
-        return text
-    except ValueError as exc:  # an integer past sys.get_int_max_str_digits()
-        raise WrongTypeError(f"cannot read {short_repr(text)}: {short_repr(str(exc), 120)}") from None
-    finally:
-        loader.dispose()
-
-
-def _check_nesting(text: str) -> None:
-    """Refuse brackets nested past VALUE_DEPTH_LIMIT (linear; a cheap bound first)."""
-    if text.count("[") + text.count("{") <= VALUE_DEPTH_LIMIT:
-        return
-    depth = 0
-    for char in text:
-        if char in "[{":
-            depth += 1
-            if depth > VALUE_DEPTH_LIMIT:
-                raise ConfigError(
-                    f"the value nests brackets more than {VALUE_DEPTH_LIMIT} deep: {short_repr(text)}"
-                )
-        elif char in "]}":
-            depth -= 1
-
-
-_INT = r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
-_FLOAT = r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
-_BOOL = r"true|True|TRUE|false|False|FALSE"
-
-
-@cache
-def _flow_loader() -> type:
-    """A ``SafeLoader`` that resolves plain scalars as YAML 1.2 does: ``1e-4`` is a float,
-    ``010`` is ten, ``yes``/``on`` and dates stay strings."""
-    import yaml
-
-    class FlowLoader(yaml.SafeLoader):
-        pass
-
-    dropped = {"bool", "int", "float", "timestamp", "value", "yaml"}
-    FlowLoader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag.rsplit(":", 1)[-1] not in dropped]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    for tag, pattern, first in (  # int before float: "1" matches both
-        ("bool", _BOOL, "tTfF"),
-        ("int", _INT, "-+0123456789"),
-        ("float", _FLOAT, "-+.0123456789"),
-    ):
-        FlowLoader.add_implicit_resolver(
-            f"tag:yaml.org,2002:{tag}", re.compile(f"^(?:{pattern})$"), list(first)
-        )
-    FlowLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-    FlowLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
-    return FlowLoader
-
-
-def _construct_int(loader: Any, node: Any) -> int:
-    text = loader.construct_scalar(node)
-    if text[:2] in ("0o", "0x"):
-        return int(text, 0)
-    return int(text, 10)  # "010" is ten, not YAML 1.1's eight
-
-
-def _construct_float(loader: Any, node: Any) -> float:
-    text = loader.construct_scalar(node).lower()
-    return float(text.replace(".inf", "inf").replace(".nan", "nan"))
-
 
 # ----------------------------------------------------------------------------- deep_replace
 
@@ -347,7 +177,7 @@ def deep_replace(config: Any, **overrides: Any) -> Any:
     items: list[tuple[list[str], Any]] = []
     for parts, value in given:
         kept = _without_swaps(parts, value, done, items)
-        if kept is not _NOTHING:
+        if kept is not NO_OWN:
             items.append((parts, kept))
     return _apply(config, items, made, swapped)
 
@@ -377,7 +207,7 @@ def _may_swap(value: Any) -> bool:
 def _candidates(parts: list[str], value: Any, found: list[tuple[list[str], Any]]) -> None:
     """The texts (and classes) among the overrides that may be class swaps."""
     if isinstance(value, Overrides):
-        if value.own is not _NOTHING:
+        if value.own is not NO_OWN:
             found.append((parts, value.own))
         for key, item in value.items():
             _candidates([*parts, *_split(key, ".".join(parts))], item, found)
@@ -386,18 +216,18 @@ def _candidates(parts: list[str], value: Any, found: list[tuple[list[str], Any]]
 
 
 def _without_swaps(parts: list[str], value: Any, done: set[tuple[str, ...]], extra: list[Any]) -> Any:
-    """``value`` without the swaps done (``_NOTHING``: nothing left). The text of a key that
+    """``value`` without the swaps done (``NO_OWN``: nothing left). The text of a key that
     also has longer keys, when it was no swap, becomes an override of its own in ``extra``."""
     if not isinstance(value, Overrides):
-        return _NOTHING if tuple(parts) in done else value
-    if value.own is not _NOTHING and tuple(parts) not in done:
+        return NO_OWN if tuple(parts) in done else value
+    if value.own is not NO_OWN and tuple(parts) not in done:
         extra.append((parts, value.own))
     kept = Overrides()
     for key, item in value.items():
         left = _without_swaps([*parts, *_split(key, ".".join(parts))], item, done, extra)
-        if left is not _NOTHING:
+        if left is not NO_OWN:
             kept[key] = left
-    return kept if kept or not value else _NOTHING
+    return kept if kept or not value else NO_OWN
 
 
 def _swap_all(

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from micro_config import ConfigError, parse_args
-from micro_config.overrides import parse_value
+from micro_config.arguments import parse_value
 
 
 @pytest.mark.parametrize(
