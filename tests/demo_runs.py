@@ -114,16 +114,37 @@ class LmRuns:
 
     def __init__(self, base: Path) -> None:
         self.base = base
-        self.trained: dict[tuple[str, ...], Path] = {}
+        self.trained: dict[tuple[tuple[str, ...], tuple[str, ...]], Path] = {}
 
-    def copy(self, to: Path, *extra: str) -> Path:
-        """A copy, in ``to``, of the run of ``tiny(*extra)``; returns ``to``."""
-        key = tuple(extra)
+    def copy(self, to: Path, *extra: str, resume: tuple[str, ...] = ()) -> Path:
+        """A copy, in ``to``, of the run of ``tiny(*extra)``; returns ``to``. With ``resume``,
+        that run then resumed by ``python -m lm_demo.resume snap/run.yaml *resume`` (in
+        process): its checkpoints up to then stay, its snapshot is rewritten."""
+        key = (tuple(extra), tuple(resume))
         if key not in self.trained:
             folder = self.base / hashlib.sha1(repr(key).encode()).hexdigest()[:12]
-            train(folder, *extra)
+            if resume:
+                self.copy(folder, *extra)
+                code, _, err = call("lm_demo.resume", str(folder / "snap/run.yaml"), *resume,
+                                    root=folder)
+                assert code == 0, err[-2000:]
+            else:
+                train(folder, *extra)
             self.trained[key] = folder
         shutil.copytree(self.trained[key], to, dirs_exist_ok=True)
+        return to
+
+    # Runs other tests train too (test_lm_demo), so diffing them costs one short resume.
+    RUN_A = ("max_steps=3",)
+    RESUME_A = ("max_steps=6",)
+    RUN_B = ("max_steps=10", "optim.lr=0.01")
+
+    def two_runs(self, to: Path) -> Path:
+        """``to``, holding ``a/``: the run of ``tiny(*RUN_A)`` resumed with ``RESUME_A``
+        (``ck/step_000003`` written before the resume, ``ck/step_000006`` by it,
+        ``snap/run.yaml`` rewritten by it), and ``b/``: the run of ``tiny(*RUN_B)``."""
+        self.copy(to / "a", *self.RUN_A, resume=self.RESUME_A)
+        self.copy(to / "b", *self.RUN_B)
         return to
 
 

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional
 
-import pytest
 from hypothesis import strategies as st
 
 from micro_config import ConfigScript, ConfigScriptList
@@ -156,64 +152,3 @@ def leaf_paths(root: Root) -> list[str]:
     """Every dotted path to a ``Leaf`` field of ``root`` (shared leaves at each place)."""
     places = ["pair.left", "pair.right", "solo", *(f"items.{i}" for i in range(len(root.items)))]
     return [f"{p}.{f.name}" for p in places for f in dataclasses.fields(Leaf)]
-
-
-# ---------------------------------------------------------------- real lm_demo runs
-
-ROOT = Path(__file__).resolve().parents[1]
-
-# A model and run small enough that a run takes a few seconds on CPU.
-TINY_RUN = [
-    "model.transformer_config.hidden_dim=32",
-    "model.transformer_config.heads=2",
-    "model.transformer_config.head_dim=16",
-    "model.transformer_config.intermediate_dim=64",
-    "model.transformer_config.num_blocks=1",
-    "bsize=16",
-    "eval_batches=2",
-    "eval_every=5",
-    "save_every=2",
-    "progress=false",
-    "max_steps=2",
-]
-
-
-@dataclass(frozen=True)
-class Runs:
-    """Run ``a`` (TINY_RUN), run ``b`` (plus two overrides), and ``a`` resumed to 4 steps."""
-
-    folder: Path
-    a_step2: Path  # checkpoint folder written by run a before its resume
-    a_step4: Path  # checkpoint folder written by the resume
-    a_snapshot: Path  # snapshots/a.yaml, rewritten by the resume
-    b_snapshot: Path
-    a_overrides: tuple[str, ...]
-
-
-def _module(*args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-
-
-def train_runs(folder: Path) -> Runs:
-    def run_args(name: str) -> list[str]:
-        return [*TINY_RUN, f"save_checkpoint_dir={folder / name}",
-                f"snapshot_dir={folder / 'snapshots'}", f"run_name={name}"]
-
-    _module("lm_demo.train", *run_args("a"))
-    _module("lm_demo.train", *run_args("b"), "optim.lr=0.01", "train_dataset.max_len=32")
-    a_snapshot = folder / "snapshots" / "a.yaml"
-    _module("lm_demo.resume", str(a_snapshot), "max_steps=4")
-    return Runs(folder, folder / "a" / "step_000002", folder / "a" / "step_000004", a_snapshot,
-                folder / "snapshots" / "b.yaml", tuple(run_args("a")))
-
-
-_RUNS: list[Runs] = []
-
-
-def shared_runs(factory: pytest.TempPathFactory) -> Runs:
-    """The runs, trained once per test session for every module that asks."""
-    if not _RUNS:
-        _RUNS.append(train_runs(factory.mktemp("lm_runs")))
-    return _RUNS[0]

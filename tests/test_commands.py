@@ -9,13 +9,16 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from micro_config.commands.diff import Change
 from micro_config.commands.main import allowed_packages, main
 from micro_config.commands.report import format_change, render
-from tests.diff_trees import Runs, shared_runs
+
+if TYPE_CHECKING:
+    from demo_runs import LmRuns
 
 CONFIG_MODULE = '''
 from dataclasses import dataclass, field
@@ -317,56 +320,50 @@ def test_snapshot_fixture_is_valid_yaml() -> None:
 # ---------------------------------------------------------------- real lm_demo runs
 
 
-@pytest.fixture(scope="session")
-def lm_runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    return shared_runs(tmp_path_factory)
-
-
-def test_diff_two_real_runs(exe: str, lm_runs: Runs) -> None:
-    here = lm_runs.folder
-    result = run(exe, "diff", "a/step_000002", "snapshots/b.yaml", cwd=here)
+def test_diff_two_real_runs(exe: str, lm_runs: LmRuns, tmp_path: Path) -> None:
+    here = lm_runs.two_runs(tmp_path)
+    result = run(exe, "diff", "a/ck/step_000003", "b/snap/run.yaml", cwd=here)
     assert result.returncode == 1, result.stderr
-    assert result.stdout.splitlines() == [
-        "train_dataset.max_len: 64 -> 32  (also model.dataset.max_len)",
-        "optim.lr: 0.003 -> 0.01",
-        f'save_checkpoint_dir: "{here / "a"}" -> "{here / "b"}"',
-        'run_name: "a" -> "b"',
-    ]
-    as_json = json.loads(run(exe, "diff", "a/step_000002", "snapshots/b.yaml", "--json",
+    assert result.stdout.splitlines() == ["optim.lr: 0.003 -> 0.01", "max_steps: 3 -> 10"]
+    as_json = json.loads(run(exe, "diff", "a/ck/step_000003", "b/snap/run.yaml", "--json",
                              cwd=here).stdout)
-    assert as_json[0] == {"path": "train_dataset.max_len", "kind": "changed", "old": 64,
-                          "new": 32, "also": ["model.dataset.max_len"]}
+    assert as_json[0] == {"path": "optim.lr", "kind": "changed", "old": 0.003, "new": 0.01,
+                          "also": []}
     assert [c["path"] for c in as_json] == [line.split(":")[0] for line in result.stdout.splitlines()]
 
 
-def test_diff_a_real_run_and_its_resume(exe: str, lm_runs: Runs) -> None:
-    here = lm_runs.folder
-    resumed = run(exe, "diff", "a/step_000002", "snapshots/a.yaml", cwd=here, module=True)
-    assert (resumed.returncode, resumed.stdout) == (1, "max_steps: 2 -> 4\n")
-    same = run(exe, "diff", "a/step_000004", "snapshots/a.yaml", cwd=here)
+def test_diff_a_real_run_and_its_resume(exe: str, lm_runs: LmRuns, tmp_path: Path) -> None:
+    here = lm_runs.two_runs(tmp_path)
+    resumed = run(exe, "diff", "a/ck/step_000003", "a/snap/run.yaml", cwd=here, module=True)
+    assert (resumed.returncode, resumed.stdout) == (1, "max_steps: 3 -> 6\n")
+    same = run(exe, "diff", "a/ck/step_000006", "a/snap/run.yaml", cwd=here)
     assert (same.returncode, same.stdout) == (0, "")
-    meta = run(exe, "diff", "a/step_000002", "a/step_000004", "--meta", cwd=here)
-    assert "meta.step: 2 -> 4" in meta.stdout.splitlines()
+    meta = run(exe, "diff", "a/ck/step_000003", "a/ck/step_000006", "--meta", cwd=here)
+    assert "meta.step: 3 -> 6" in meta.stdout.splitlines()
 
 
-def test_diff_a_real_run_against_the_defaults(exe: str, lm_runs: Runs) -> None:
-    result = run(exe, "diff", "snapshots/a.yaml", "schemas:default_train", "--json",
-                 cwd=lm_runs.folder)
+def test_diff_a_real_run_against_the_defaults(exe: str, lm_runs: LmRuns, tmp_path: Path) -> None:
+    from demo_runs import tiny_args
+
+    here = lm_runs.two_runs(tmp_path)
+    result = run(exe, "diff", "a/snap/run.yaml", "schemas:default_train", "--json", cwd=here)
     assert result.returncode == 1, result.stderr
     changes = json.loads(result.stdout)
-    assert {c["path"] for c in changes} == {a.split("=", 1)[0] for a in lm_runs.a_overrides}
+    assert {c["path"] for c in changes} == {a.split("=", 1)[0] for a in tiny_args(*lm_runs.RESUME_A)}
     assert {c["kind"] for c in changes} == {"changed"}
+    assert {"path": "train_dataset.max_len", "kind": "changed", "old": 32, "new": 64,
+            "also": ["model.dataset.max_len"]} in changes
 
 
-def test_show_and_validate_a_real_checkpoint(exe: str, lm_runs: Runs) -> None:
-    here = lm_runs.folder
-    paths = run(exe, "show", "a/step_000004", "--paths", cwd=here).stdout.splitlines()
+def test_show_and_validate_a_real_checkpoint(exe: str, lm_runs: LmRuns, tmp_path: Path) -> None:
+    here = lm_runs.two_runs(tmp_path)
+    paths = run(exe, "show", "a/ck/step_000006", "--paths", cwd=here).stdout.splitlines()
     assert "model.dataset = <shared: train_dataset>" in paths
     assert "model.transformer_config.hidden_dim = 32" in paths
-    assert "max_steps = 4" in paths
-    ok = run(exe, "validate", "a/step_000004", "--allow", "schemas", cwd=here)
-    assert (ok.returncode, ok.stdout) == (0, "OK: a/step_000004 (schemas.train.TrainLoop)\n")
-    refused = run(exe, "validate", "snapshots/b.yaml", cwd=here)
+    assert "max_steps = 6" in paths
+    ok = run(exe, "validate", "a/ck/step_000006", "--allow", "schemas", cwd=here)
+    assert (ok.returncode, ok.stdout) == (0, "OK: a/ck/step_000006 (schemas.train.TrainLoop)\n")
+    refused = run(exe, "validate", "b/snap/run.yaml", cwd=here)
     assert_one_line_error(refused)
     assert "--allow schemas" in refused.stderr
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import given, settings
@@ -22,15 +23,16 @@ from tests.diff_trees import (
     Leaf,
     Pair,
     Root,
-    Runs,
     copy_data,
     data_trees,
     leaf_fields,
     leaf_paths,
     roots,
     set_path,
-    shared_runs,
 )
+
+if TYPE_CHECKING:
+    from demo_runs import LmRuns
 
 
 def dataset(max_len: int = 256) -> dict[str, Any]:
@@ -285,48 +287,48 @@ def test_bad_inputs_are_config_errors(tmp_path) -> None:
 # ---------------------------------------------------------------- real lm_demo runs
 
 
-@pytest.fixture(scope="session")
-def lm_runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    return shared_runs(tmp_path_factory)
-
-
-def test_two_runs_with_different_overrides(lm_runs: Runs) -> None:
+def test_two_runs_with_different_overrides(lm_runs: LmRuns, tmp_path: Path) -> None:
     from schemas import default_train
 
-    defaults = default_train()
-    changes = diff(lm_runs.a_step2, lm_runs.b_snapshot)
+    here = lm_runs.two_runs(tmp_path)
+    changes = diff(here / "a/ck/step_000003", here / "b/snap/run.yaml")
     assert changes == [
-        Change("train_dataset.max_len", "changed", defaults.train_dataset.max_len, 32,
-               also=("model.dataset.max_len",)),
-        Change("optim.lr", "changed", defaults.optim.lr, 0.01),
-        Change("save_checkpoint_dir", "changed", str(lm_runs.folder / "a"),
-               str(lm_runs.folder / "b")),
-        Change("run_name", "changed", "a", "b"),
+        Change("optim.lr", "changed", default_train().optim.lr, 0.01),
+        Change("max_steps", "changed", 3, 10),
     ]
 
 
-def test_a_run_and_its_resume(lm_runs: Runs) -> None:
-    assert diff(lm_runs.a_step2, lm_runs.a_snapshot) == [Change("max_steps", "changed", 2, 4)]
-    assert diff(lm_runs.a_step4, lm_runs.a_snapshot) == []
-    with_meta = diff(lm_runs.a_step2, lm_runs.a_step4, meta=True)
-    assert with_meta[0] == Change("max_steps", "changed", 2, 4)
+def test_a_run_and_its_resume(lm_runs: LmRuns, tmp_path: Path) -> None:
+    a = lm_runs.two_runs(tmp_path) / "a"
+    step3, step6, snapshot = a / "ck/step_000003", a / "ck/step_000006", a / "snap/run.yaml"
+    assert diff(step3, snapshot) == [Change("max_steps", "changed", 3, 6)]
+    assert diff(step6, snapshot) == []
+    with_meta = diff(step3, step6, meta=True)
+    assert with_meta[0] == Change("max_steps", "changed", 3, 6)
     assert {c.path.split(".")[0] for c in with_meta[1:]} == {"meta"}
-    assert "meta.step" in {c.path for c in with_meta}
-    rebuilt = load_snapshot(lm_runs.a_snapshot)
+    assert Change("meta.step", "changed", 3, 6) in with_meta
+    rebuilt = load_snapshot(snapshot)
     assert rebuilt.model.dataset is rebuilt.train_dataset
-    assert diff(rebuilt, lm_runs.a_snapshot) == []
+    assert diff(rebuilt, snapshot) == []
 
 
-def test_a_run_against_the_current_defaults(lm_runs: Runs) -> None:
+def test_a_run_against_the_current_defaults(lm_runs: LmRuns, tmp_path: Path) -> None:
+    from demo_runs import tiny_args
+
     from schemas import default_train
 
-    changes = diff(lm_runs.a_snapshot, default_train())
+    snapshot = lm_runs.two_runs(tmp_path) / "a/snap/run.yaml"
+    defaults = default_train()
+    changes = diff(snapshot, defaults)
     assert {c.kind for c in changes} == {"changed"}  # same classes, same sharing
-    overridden = {arg.split("=", 1)[0] for arg in lm_runs.a_overrides}
+    overridden = {arg.split("=", 1)[0] for arg in tiny_args(*lm_runs.RESUME_A)}
     assert {c.path for c in changes} == overridden
+    # a value of the shared dataset is reported once, at its first place, naming the others
+    assert Change("train_dataset.max_len", "changed", 32, defaults.train_dataset.max_len,
+                  also=("model.dataset.max_len",)) in changes
     # the reported old values are the run's overrides: applying them rebuilds the run
     rerun = deep_replace(default_train(), **{c.path: c.old for c in changes})
-    assert diff(rerun, lm_runs.a_snapshot) == []
+    assert diff(rerun, snapshot) == []
 
 
 def test_shared_plain_lists_keep_their_identity() -> None:
