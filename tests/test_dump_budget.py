@@ -11,7 +11,7 @@ import pytest
 from micro_config import ConfigError, from_json, from_yaml, to_json, to_yaml
 from micro_config.snapshot import dump
 from micro_config.snapshot.dump import WRITE_BUDGET, to_data
-from tests._h2_configs import Leaf, Node
+from tests.configs_field_kinds import Leaf, Node
 
 
 def tuple_bomb(levels: int) -> tuple[Any, ...]:
@@ -48,7 +48,7 @@ def test_a_hostile_file_loads_but_its_tree_is_not_written_out() -> None:
     for i in range(40):  # each level defines the one below it and refers to it again
         bomb = f"{{_type_: tuple, value: [&b{i} {bomb}, *b{i}]}}"
     with pytest.warns(UserWarning, match="schema drift"):  # the other fields: defaults
-        leaf = from_yaml(f"_target_: tests._h2_configs.Leaf\nanything: {bomb}\n")  # linear
+        leaf = from_yaml(f"_target_: tests.configs_field_kinds.Leaf\nanything: {bomb}\n")  # linear
     top = leaf.anything
     assert type(top) is tuple and top[0] is top[1] and top[0][0] is top[0][1]
     with pytest.raises(ConfigError, match="refusing to write") as err:

@@ -20,7 +20,7 @@ from micro_config import (
     to_yaml,
 )
 from micro_config.errors import RefusedClassError, WrongTypeError
-from tests._h2_configs import Node
+from tests.configs_field_kinds import Node
 
 HERE = __name__
 

@@ -29,10 +29,10 @@ from micro_config.errors import MalformedFileError
 from micro_config.snapshot import files
 from micro_config.snapshot.format import DEPTH_LIMIT
 from micro_config.snapshot.parse import parse_json, parse_yaml
-from tests._h2_configs import Leaf, Node
+from tests.configs_field_kinds import Leaf, Node
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.filterwarnings("ignore:schema drift")]
-LEAF = "tests._h2_configs.Leaf"
+LEAF = "tests.configs_field_kinds.Leaf"
 
 
 def micro_config(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -52,7 +52,7 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.mark.parametrize("text, key, line", [
-    (f"_target_: {LEAF}\n_target_: tests._h2_configs.Node\n", "_target_", 2),
+    (f"_target_: {LEAF}\n_target_: tests.configs_field_kinds.Node\n", "_target_", 2),
     (f"_target_: {LEAF}\ncount: 1\nname: x\ncount: 2\n", "count", 4),
     (f"_target_: {LEAF}\ntable:\n  a: 1\n  b: 2\n  a: 3\n", "a", 5),
 ])

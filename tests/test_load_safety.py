@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from micro_config import ConfigError, from_json, from_yaml
-from tests._h2_configs import Leaf, Node
+from tests.configs_field_kinds import Leaf, Node
 
 # hand-written test files leave most fields out: that drift is not what these tests check
 pytestmark = pytest.mark.filterwarnings("ignore:schema drift")
@@ -115,7 +115,7 @@ def test_module_outside_the_allowed_packages_is_not_imported(trap: Trap) -> None
 
 
 def test_nested_forbidden_target_is_refused_with_its_path(trap: Trap) -> None:
-    text = f"_target_: tests._h2_configs.Node\nother:\n  _target_: {trap.module}.Trap\n"
+    text = f"_target_: tests.configs_field_kinds.Node\nother:\n  _target_: {trap.module}.Trap\n"
     with pytest.raises(ConfigError) as err:
         from_yaml(text)
     assert err.value.path == "other._target_"
@@ -135,7 +135,7 @@ def test_the_top_level_package_of_cls_may_be_imported(package_trap: Trap) -> Non
 
 
 @pytest.mark.parametrize("target", ["os.system", "builtins.eval", "subprocess.Popen",
-                                    "os.path.join", "tests._h2_configs.UNROLLS"])
+                                    "os.path.join", "tests.configs_field_kinds.UNROLLS"])
 def test_non_config_targets_are_refused_and_not_called(
     target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -146,15 +146,15 @@ def test_non_config_targets_are_refused_and_not_called(
     monkeypatch.setattr(os, "system", lambda *a: calls.append(a))
     monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: calls.append(a))
     for text in (f"_target_: {target}\ncommand: touch /tmp/x\n",
-                 f"_target_: tests._h2_configs.Leaf\nanything:\n  _type_: {target}\n  value: x\n"):
+                 f"_target_: tests.configs_field_kinds.Leaf\nanything:\n  _type_: {target}\n  value: x\n"):
         with pytest.raises(ConfigError, match="not a config class|not an Enum"):
             from_yaml(text)
     assert calls == []
 
 
 def test_dunder_lookups_are_refused() -> None:
-    for target in ("tests._h2_configs.Leaf.__class__", "tests._h2_configs.__builtins__.eval",
-                   "tests._h2_configs.Leaf.__init__.__globals__"):
+    for target in ("tests.configs_field_kinds.Leaf.__class__", "tests.configs_field_kinds.__builtins__.eval",
+                   "tests.configs_field_kinds.Leaf.__init__.__globals__"):
         with pytest.raises(ConfigError, match="not a <module>.<Class> name"):
             from_yaml(f"_target_: {target}\n")
 
@@ -165,7 +165,7 @@ def test_dunder_lookups_are_refused() -> None:
                                  "!!python/module:{module}"])
 def test_python_yaml_tags_are_refused(tag: str, trap: Trap, tmp_path: Path) -> None:
     flag = tmp_path / "flag"
-    text = f"_target_: tests._h2_configs.Leaf\nanything: {tag.format(flag=flag, module=trap.module)}\n"
+    text = f"_target_: tests.configs_field_kinds.Leaf\nanything: {tag.format(flag=flag, module=trap.module)}\n"
     with pytest.raises(ConfigError, match="line 2") as err:
         from_yaml(text)
     assert "tag" in str(err.value)
@@ -174,19 +174,19 @@ def test_python_yaml_tags_are_refused(tag: str, trap: Trap, tmp_path: Path) -> N
 
 
 def test_a_target_must_fit_its_field() -> None:
-    text = "_target_: tests._h2_configs.Node\nfirst:\n  _target_: tests._h2_configs.Node\n"
+    text = "_target_: tests.configs_field_kinds.Node\nfirst:\n  _target_: tests.configs_field_kinds.Node\n"
     with pytest.raises(ConfigError, match="does not fit here: expected Leaf") as err:
         from_yaml(text)
     assert err.value.path == "first._target_"
-    point = "_target_: tests._h2_configs.Leaf\npoint:\n  _target_: tests._h2_configs.Leaf\n"
+    point = "_target_: tests.configs_field_kinds.Leaf\npoint:\n  _target_: tests.configs_field_kinds.Leaf\n"
     with pytest.raises(ConfigError, match="does not fit"):
         from_yaml(point)
-    subclass = "_target_: tests._h2_configs.Node\nfirst:\n  _target_: tests._h2_configs.Derived\n"
+    subclass = "_target_: tests.configs_field_kinds.Node\nfirst:\n  _target_: tests.configs_field_kinds.Derived\n"
     assert type(from_yaml(subclass).first).__name__ == "Derived"  # a subclass fits
 
 
 def test_a_config_cannot_stand_where_a_plain_value_is_expected() -> None:
-    text = "_target_: tests._h2_configs.Leaf\ncount:\n  _target_: tests._h2_configs.Leaf\n"
+    text = "_target_: tests.configs_field_kinds.Leaf\ncount:\n  _target_: tests.configs_field_kinds.Leaf\n"
     with pytest.raises(ConfigError, match="expected int") as err:
         from_yaml(text)
     assert err.value.path == "count._target_"
@@ -194,7 +194,7 @@ def test_a_config_cannot_stand_where_a_plain_value_is_expected() -> None:
 
 def test_root_must_be_an_instance_of_cls() -> None:
     with pytest.raises(ConfigError, match="does not fit here: expected Node"):
-        from_yaml("_target_: tests._h2_configs.Leaf\n", Node)
+        from_yaml("_target_: tests.configs_field_kinds.Leaf\n", Node)
     with pytest.raises(ConfigError, match="not a Node"):
         from_yaml("[1, 2]\n", Node)
 
@@ -203,7 +203,7 @@ def test_plain_dataclass_not_named_by_any_config_is_refused_where_the_annotation
     trap: Trap,
 ) -> None:
     __import__(trap.module)  # already imported: found without importing, still not trusted
-    text = f"_target_: tests._h2_configs.Leaf\nanything:\n  _target_: {trap.module}.PlainTrap\n"
+    text = f"_target_: tests.configs_field_kinds.Leaf\nanything:\n  _target_: {trap.module}.PlainTrap\n"
     with pytest.raises(ConfigError, match="neither a ConfigScript nor a field type"):
         from_yaml(text)
     assert not trap.ran.exists()
@@ -212,12 +212,12 @@ def test_plain_dataclass_not_named_by_any_config_is_refused_where_the_annotation
 
 
 def test_plain_dataclass_named_by_a_config_is_accepted_where_the_annotation_is_open() -> None:
-    text = "_target_: tests._h2_configs.Leaf\nanything:\n  _target_: tests._h2_configs.Point\n"
+    text = "_target_: tests.configs_field_kinds.Leaf\nanything:\n  _target_: tests.configs_field_kinds.Point\n"
     assert type(from_yaml(text).anything).__name__ == "Point"
 
 
 def test_an_already_imported_config_class_resolves_without_allow_modules() -> None:
-    assert type(from_yaml("_target_: tests._h2_configs.Leaf\n")) is Leaf
+    assert type(from_yaml("_target_: tests.configs_field_kinds.Leaf\n")) is Leaf
 
 
 @pytest.mark.parametrize("field, marker", [("count", False), ("weights", False), ("count", True),
@@ -231,7 +231,7 @@ def test_a_target_where_no_class_can_stand_imports_nothing(package_trap: Trap, f
     if field == "weights":
         value = f"[{value}]"
     with pytest.raises(ConfigError, match="cannot stand here") as err:
-        from_yaml(f"_target_: tests._h2_configs.Leaf\n{field}: {value}\n",
+        from_yaml(f"_target_: tests.configs_field_kinds.Leaf\n{field}: {value}\n",
                   allow_modules=(package_trap.top,))
     assert err.value.path.startswith(field)
     package_trap.assert_untouched()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from micro_config import ConfigScriptDict, ConfigScriptList, from_json, from_yaml, to_json, to_yaml
 from micro_config.snapshot.dump import to_data
 from micro_config.snapshot.load import parse_json, parse_yaml
-from tests._h2_configs import Color, Leaf, Level, MyList, Node, Point, WithDerived
+from tests.configs_field_kinds import Color, Leaf, Level, MyList, Node, Point, WithDerived
 
 YAML_LOOKING = ["yes", "no", "on", "off", "y", "n", "true", "False", "1e3", "1.5", "null", "Null",
                 "", "~", "0x10", "0o17", "1_000", "-", "=", "<<", "*a", "&a", "!x", "- a", "a: b",
@@ -209,7 +209,7 @@ def test_yaml_loads_with_the_pure_python_yaml_1_1_parser(tree: Node) -> None:
 def test_node_is_target_then_every_field_in_order() -> None:
     data = to_data(Leaf(name="x"))
     assert list(data) == ["_target_", *(f.name for f in dataclasses.fields(Leaf))]
-    assert data["_target_"] == "tests._h2_configs.Leaf"
+    assert data["_target_"] == "tests.configs_field_kinds.Leaf"
 
 
 def test_shared_node_is_anchored_at_its_first_place_with_a_readable_name() -> None:
@@ -257,10 +257,10 @@ def test_typed_values_are_plain_where_the_annotation_says_and_marked_where_not()
     assert data["anything"] == {"_type_": "tuple", "value": [1, 2]}
     assert to_data(Leaf(anything=Path("p")))["anything"] == {"_type_": "path", "value": "p"}
     assert to_data(Leaf(anything=Color.RED))["anything"] == {
-        "_type_": "tests._h2_configs.Color", "value": "RED"}
+        "_type_": "tests.configs_field_kinds.Color", "value": "RED"}
     assert to_data(Leaf(anything={1: "a"}))["anything"] == {"_type_": "dict", "value": [[1, "a"]]}
     marked = to_data(Node(other=MyList([1])))["other"]
-    assert marked == {"_type_": "tests._h2_configs.MyList", "value": [1]}
+    assert marked == {"_type_": "tests.configs_field_kinds.MyList", "value": [1]}
 
 
 def test_wrappers_and_subclasses_come_back_as_their_own_type() -> None:

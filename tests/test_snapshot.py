@@ -27,13 +27,13 @@ from micro_config import (
     to_yaml,
 )
 from micro_config.snapshot import load as load_module
-from tests._h2_configs import UNROLLS, Leaf, Node, Required
+from tests.configs_field_kinds import UNROLLS, Leaf, Node, Required
 
 # hand-written test files leave most fields out: that drift is not what these tests check
 pytestmark = pytest.mark.filterwarnings("ignore:schema drift")
 
-LEAF = "tests._h2_configs.Leaf"
-NODE = "tests._h2_configs.Node"
+LEAF = "tests.configs_field_kinds.Leaf"
+NODE = "tests.configs_field_kinds.Node"
 
 
 def sample() -> Node:
@@ -54,7 +54,7 @@ def test_document_holds_version_meta_and_config(tmp_path: Path, suffix: str) -> 
         assert list(json.loads(text)) == ["micro_config", "meta", "config"]
     else:
         assert text.startswith("micro_config: 1\nmeta:\n")
-        assert "\nconfig:\n  _target_: tests._h2_configs.Node\n" in text
+        assert "\nconfig:\n  _target_: tests.configs_field_kinds.Node\n" in text
         assert "&children-0" in text  # anchors named from the path inside the tree
     meta = read_meta(path)
     created = datetime.datetime.fromisoformat(meta["created"])
@@ -244,9 +244,9 @@ def test_a_field_the_class_no_longer_has_is_an_error_unless_not_strict() -> None
 
 def test_a_missing_required_field_is_an_error() -> None:
     with pytest.raises(ConfigError, match="missing required field 'needed'") as err:
-        from_yaml(f"_target_: {NODE}\nother:\n  _target_: tests._h2_configs.Required\n")
+        from_yaml(f"_target_: {NODE}\nother:\n  _target_: tests.configs_field_kinds.Required\n")
     assert err.value.path == "other.needed"
-    assert from_yaml("_target_: tests._h2_configs.Required\nneeded: 1\noptional: 2\n") == Required(1)
+    assert from_yaml("_target_: tests.configs_field_kinds.Required\nneeded: 1\noptional: 2\n") == Required(1)
 
 
 # ---------------------------------------------------------------------------- error messages
@@ -276,7 +276,7 @@ def test_wrong_types_name_the_path_and_the_expected_type() -> None:
 
 def test_unknown_targets_name_the_path() -> None:
     with pytest.raises(ConfigError, match="no class 'Laef'.*did you mean 'Leaf'") as err:
-        from_yaml(f"_target_: {NODE}\nother:\n  _target_: tests._h2_configs.Laef\n")
+        from_yaml(f"_target_: {NODE}\nother:\n  _target_: tests.configs_field_kinds.Laef\n")
     assert err.value.path == "other._target_"
 
 

@@ -1,4 +1,7 @@
-"""Config classes for the snapshot tests (module level, so ``_target_`` names resolve)."""
+"""Config classes whose fields cover every kind of value a snapshot writes, for the snapshot
+tests: ``Leaf`` (a field of each kind: scalars, enums, Path, tuples, sets, a dataclass, Any),
+``Node`` (lists, dicts and fields of configs), a subclass, a required field, an ``init=False``
+field, and ``UNROLLS`` (unroll bodies run). Module level, so ``_target_`` names resolve."""
 
 from __future__ import annotations
 
