@@ -1,6 +1,6 @@
 """Config classes whose fields cover every kind of value a snapshot writes, for the snapshot
 tests: ``Leaf`` (a field of each kind: scalars, enums, Path, tuples, sets, a dataclass, Any),
-``Node`` (lists, dicts and fields of configs), a subclass, a required field, an ``init=False``
+``Node`` (lists, dicts and fields of configs), ``Dims`` (two ``list[int]``), a subclass, a required field, an ``init=False``
 field, and ``UNROLLS`` (unroll bodies run). Module level, so ``_target_`` names resolve."""
 
 from __future__ import annotations
@@ -107,3 +107,14 @@ class WithDerived(ConfigScript):
 
     def unroll(self, metaconfig: MetaConfig | None = None) -> Any:
         return self.doubled
+
+
+@dataclass
+class Dims(ConfigScript):
+    """Two ``list[int]`` fields: a plain list both hold is one list, after a load too."""
+
+    dims: list[int] = field(default_factory=list)
+    widths: list[int] = field(default_factory=list)
+
+    def unroll(self, metaconfig: MetaConfig | None = None) -> Any:
+        return self.dims

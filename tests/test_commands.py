@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -310,13 +309,6 @@ def test_allow_list_from_flags_and_environment(monkeypatch: pytest.MonkeyPatch) 
     assert allowed_packages(None) == ()
 
 
-def test_snapshot_fixture_is_valid_yaml() -> None:
-    import yaml
-
-    doc = yaml.safe_load(textwrap.dedent(SNAPSHOT.format(max_len=1)))
-    assert doc["config"]["model"]["dataset"] is doc["config"]["train_dataset"]
-
-
 # ---------------------------------------------------------------- real lm_demo runs
 
 
@@ -366,12 +358,3 @@ def test_show_and_validate_a_real_checkpoint(exe: str, lm_runs: LmRuns, tmp_path
     refused = run(exe, "validate", "b/snap/run.yaml", cwd=here)
     assert_one_line_error(refused)
     assert "--allow schemas" in refused.stderr
-
-
-def test_micro_config_diff_stays_the_function_after_the_command_is_imported() -> None:
-    import micro_config
-    import micro_config.commands.diff
-    import micro_config.commands.main  # noqa: F401 - imports the diff code
-
-    assert micro_config.diff is micro_config.commands.diff.diff
-    assert micro_config.Change is micro_config.commands.diff.Change

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from micro_config import ConfigScriptDict, ConfigScriptList, from_json, from_yaml, to_json, to_yaml
 from micro_config.snapshot.dump import to_data
 from micro_config.snapshot.load import parse_json, parse_yaml
-from tests.configs_field_kinds import Color, Leaf, Level, MyList, Node, Point, WithDerived
+from tests.configs_field_kinds import Color, Dims, Leaf, Level, MyList, Node, Point, WithDerived
 
 YAML_LOOKING = ["yes", "no", "on", "off", "y", "n", "true", "False", "1e3", "1.5", "null", "Null",
                 "", "~", "0x10", "0o17", "1_000", "-", "=", "<<", "*a", "&a", "!x", "- a", "a: b",
@@ -290,9 +290,15 @@ def test_unicode_is_written_readably() -> None:
 
 def test_a_plain_list_shared_by_two_list_fields_stays_shared() -> None:
     shared = [1, 2, 3]  # the loader's fast path for lists of plain numbers keeps it one list
-    tree = Node(children=ConfigScriptList([Leaf(weights=shared), Leaf(name="b", weights=shared)]))
+    tree = Node(children=ConfigScriptList([
+        Leaf(weights=shared), Leaf(name="b", weights=shared),  # two list[float] fields
+        Dims(dims=shared, widths=shared), Dims(dims=[4], widths=shared),  # list[int] fields
+    ]))
     for dump, load in ((to_yaml, from_yaml), (to_json, from_json)):
         text = dump(tree)
         back = load(text)
-        assert back.children[0].weights is back.children[1].weights
+        first, second, both, other = back.children
+        assert first.weights == [1, 2, 3] and type(first.weights) is list
+        assert first.weights is second.weights is both.dims is both.widths is other.widths
+        assert other.dims == [4] and other.dims is not first.weights
         assert dump(back) == text  # byte-identical
