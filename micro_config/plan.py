@@ -30,7 +30,6 @@ import collections.abc
 import dataclasses
 import enum
 import functools
-import operator
 import pathlib
 import sys
 import types
@@ -41,6 +40,7 @@ from typing import Any
 from .convert import convert, strip, type_name, unwrap_optional
 from .errors import ConfigError, WrongTypeError, short_repr
 from .script import ConfigScriptDict, ConfigScriptList
+from .tree import values_getter
 
 _NoneType = type(None)
 
@@ -348,7 +348,7 @@ class Plan:
         self.fields = {f.name: _field(f, self.annotations[f.name]) for f in every if f.init}
         self.names = tuple(self.fields)
         self.derived = tuple(f.name for f in every if not f.init)
-        self.values = _getter(self.names)
+        self.values = values_getter(self.names)
         self.every = tuple(self.fields.items())
         self.by_types: dict[tuple[type, ...], tuple[Action, ...]] = {}
         self.required = frozenset(name for name, f in self.fields.items() if f.required)
@@ -374,14 +374,6 @@ class Plan:
                  for name, f in self.fields.items()],
             )
         return self.checker
-
-
-def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """The values of ``names`` from a mapping, as a tuple in one C call (KeyError if missing)."""
-    if len(names) == 1:
-        name = names[0]
-        return lambda d: (d[name],)
-    return operator.itemgetter(*names) if names else lambda d: ()
 
 
 def actions_of(fields: Iterable[tuple[str, Field]], types: Iterable[type]) -> tuple[Action, ...]:

@@ -22,10 +22,10 @@ from .paths import convert_path as _convert_path
 from .tree import (
     SEQUENCE,
     each_once,
+    fields_from_dict,
     is_memoised,
     is_node,
     kind_of,
-    own_getter,
     own_state,
     render,
     walk,
@@ -100,8 +100,10 @@ class _UnrollState:
 
     def record_pending(self) -> None:
         """Record what the configs unrolled since the top-level call began hold and is not
-        recorded yet (see the class docstring), with the collector paused: many small tuples
-        that live on, which it would rescan for nothing."""
+        recorded yet (see the class docstring), level by level: each level is a few C-level
+        passes over the values found there (no Python loop per value), so recording a tree of
+        lists and dicts costs about what copying it would. The collector is paused: many small
+        tuples that live on, which it would rescan for nothing."""
         pending, self.pending = self.pending, []
         table = self.table
         enabled = gc.isenabled()
@@ -112,26 +114,51 @@ class _UnrollState:
             if not _SETS.isdisjoint(types):  # a set can change in place: keep a copy
                 for x, result, own in pending:
                     table[id(x)] = (x, result, _copy_sets(own))
-            memoised = list(compress(held, map(kind_of, types)))
-            new = list(compress(memoised, map(operator.not_, map(table.__contains__, map(id, memoised)))))
-            if not new:
-                return
-            new = list(dict(zip(map(id, new), new, strict=True)).values())  # each once
-            # The common case without a walk: lists and tuples that hold only leaves. In C: for
-            # each own state ``o``, any(map(kind_of, map(type, o))) says it holds a memoised value.
-            seqs = list(compress(new, map(operator.eq, map(kind_of, map(type, new)), repeat(SEQUENCE))))
-            owns = list(map(tuple, seqs))
-            leafy = list(map(operator.not_, map(any, map(map, repeat(kind_of), map(map, repeat(type), owns)))))
-            seqs, owns = list(compress(seqs, leafy)), list(compress(owns, leafy))
-            table.update(zip(map(id, seqs), zip(seqs, repeat(_NO_RESULT), owns), strict=True))
-            if len(seqs) < len(new):
-                for value in new:  # the rest, and all below it: the one walk
-                    if id(value) not in table:
-                        for x, own in each_once(value, skip=table):
-                            table[id(x)] = (x, _NO_RESULT, _copy_sets(own))
+            found = list(compress(held, map(kind_of, types)))  # memoised values, not leaves
+            recorded: set[int] = set()  # ids recorded here, below the configs that ran
+            roots: list[Any] = []
+            while found:
+                ids = list(map(id, found))
+                new_ids = set(ids).difference(table)  # (iterates the smaller of the two)
+                if recorded and not recorded.isdisjoint(ids):
+                    # met again below: shared, or a value containing itself (a cycle)
+                    _check_acyclic(roots, table, recorded)
+                if not new_ids:
+                    return
+                new = list(compress(found, map(new_ids.__contains__, ids)))
+                if len(new) > len(new_ids):  # one value held twice: record it once
+                    new = list(dict(zip(map(id, new), new, strict=True)).values())
+                if not roots:
+                    roots = new
+                recorded.update(new_ids)
+                found = self._record(new)
         finally:
             if enabled:
                 gc.enable()
+
+    def _record(self, new: list[Any]) -> list[Any]:
+        """Record ``new`` (memoised values, none recorded yet); return the memoised values they
+        hold. Lists and tuples (the common case) in C; mappings, wrappers and configs nobody
+        unrolled through tree.own_state."""
+        table = self.table
+        if all(map(operator.eq, map(kind_of, map(type, new)), repeat(SEQUENCE))):
+            owns = list(map(tuple, new))
+            inner = owns
+        else:
+            owns, inner = [], []
+            for value in new:
+                own, below = own_state(value)
+                owns.append(own)
+                inner.append(below)
+        held = list(chain.from_iterable(owns))
+        types = list(map(type, held))
+        if not _SETS.isdisjoint(types):
+            owns = list(map(_copy_sets, owns))
+        table.update(zip(map(id, new), zip(new, repeat(_NO_RESULT), owns), strict=True))
+        if inner is not owns:
+            held = list(chain.from_iterable(inner))
+            types = list(map(type, held))
+        return list(compress(held, map(kind_of, types)))
 
     def check_unchanged(self, root: Any) -> None:
         table = self.table
@@ -169,6 +196,27 @@ def _copy_sets(own: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(frozenset(x) if type(x) in _SETS else x for x in own)
 
 
+class _RecordedBefore:
+    """``id in this``: recorded before this top-level call's record began (each_once's skip)."""
+
+    __slots__ = ("table", "now")
+
+    def __init__(self, table: dict[int, Any], now: set[int]) -> None:
+        self.table, self.now = table, now
+
+    def __contains__(self, ident: int) -> bool:
+        return ident in self.table and ident not in self.now
+
+
+def _check_acyclic(roots: list[Any], table: dict[int, Any], recorded: set[int]) -> None:
+    """A ConfigError if a value recorded in this call contains itself (the one walk finds it;
+    run only when a value was met twice while recording, which sharing causes too)."""
+    before = _RecordedBefore(table, recorded)
+    for value in roots:
+        for _ in each_once(value, skip=before):
+            pass
+
+
 def _unchanged(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
     if len(old) != len(new):
         return False
@@ -200,7 +248,12 @@ def _wrap_unroll(body: Callable[..., Any]) -> Callable[..., Any]:
         key = id(self)
         entry = table.get(key)
         depth = state.depth
-        if not depth and table:  # a top-level call: is the tree still what was unrolled before?
+        if depth:  # a call from inside another unroll: a cache hit returns at once
+            if entry is not None and entry[1] is not _NO_RESULT and entry[1] is not _RUNNING:
+                if metaconfig.verbose:
+                    logger.info("unroll %s: cached", type(self).__qualname__)
+                return entry[1]
+        elif table:  # a top-level call: is the tree still what was unrolled before?
             state.check_unchanged(self)
         if entry is not None:
             result = entry[1]
@@ -230,8 +283,8 @@ def _wrap_unroll(body: Callable[..., Any]) -> Callable[..., Any]:
             raise
         state.depth = depth
         try:  # this config's own state (its fields), recorded as its body returns
-            own = own_getter(type(self))(self)
-        except AttributeError:
+            own = fields_from_dict(type(self))(self.__dict__)
+        except (TypeError, KeyError, AttributeError):  # no fast getter, a field not set yet
             own = own_state(self)[0]
         table[key] = entry = (self, result if self._unroll_cached else _NO_RESULT, own)
         state.pending.append(entry)

@@ -18,8 +18,9 @@ that contains itself is a :class:`~micro_config.errors.ConfigError` naming the p
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from inspect import getattr_static
 from itertools import compress
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from .errors import ConfigError
@@ -230,6 +231,42 @@ class _OwnGetters(dict):
 
 
 own_getter = _OwnGetters().__getitem__
+
+
+def values_getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The values of ``names`` from a mapping (an instance ``__dict__``, a parsed mapping), as
+    a tuple in one C call; KeyError if one is missing. The one such getter (plan uses it)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda d: (d[name],)
+    return itemgetter(*names) if names else lambda d: ()
+
+
+def fields_live_in_dict(cls: type, names: tuple[str, ...]) -> bool:
+    """Whether the fields ``names`` of ``cls`` are plain instance attributes, kept in the
+    instance ``__dict__`` (no class attribute with ``__set__``: a property, a slot)."""
+    return not any(hasattr(type(getattr_static(cls, n, None)), "__set__") for n in names)
+
+
+class _FieldsFromDict(dict):
+    """class -> :func:`values_getter` of all its fields, for its instance ``__dict__`` (about
+    half the cost of :func:`own_getter`'s ``getattr`` per field), or None when a field may not
+    live there (see :func:`fields_live_in_dict`)."""
+
+    def __missing__(self, cls: type) -> Callable[[dict[str, Any]], tuple[Any, ...]] | None:
+        get = None
+        if _kind(cls) == NODE:
+            names = field_names(cls)
+            if fields_live_in_dict(cls, names):
+                get = values_getter(names)
+        self[cls] = get
+        return get
+
+
+fields_from_dict = _FieldsFromDict().__getitem__
+"""``fields_from_dict(cls)(value.__dict__)``: the fast form of ``own_getter(cls)(value)`` for
+the hot path (the unroll wrapper); None for a class it cannot serve, KeyError for a field not
+set yet: then :func:`own_state`."""
 
 
 def own_state(value: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
