@@ -18,6 +18,29 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class BoundedText:
+    """Text put together piece by piece that stops growing once it passes ``limit``: the one
+    budget of the bounded renderers (:func:`short_repr`, and ``commands/report.render`` for
+    data), so rendering a value costs at most about ``limit`` pieces, whatever its size."""
+
+    __slots__ = ("parts", "left", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.parts: list[str] = []
+        self.left = limit + 1
+        self.limit = limit
+
+    def put(self, text: str) -> bool:
+        """Add ``text``; False once the budget is spent (the caller stops rendering)."""
+        self.parts.append(text)
+        self.left -= len(text)
+        return self.left > 0
+
+    def text(self) -> str:
+        """What was put, cut to ``limit`` characters (ending in ``...`` when cut)."""
+        return _cut("".join(self.parts), self.limit)
+
+
 class ConfigError(ValueError):
     """Bad input to the config system: a wrong override, file, type or name.
 
@@ -102,13 +125,8 @@ def short_repr(value: object, limit: int = 60) -> str:
     levels), so the cost is bounded whatever the value's size, depth or sharing; a dataclass's
     own ``__repr__`` (which would expand everything) is never called.
     """
-    parts: list[str] = []
-    budget = [limit + 1]
-
-    def put(text: str) -> bool:
-        parts.append(text)
-        budget[0] -= len(text)
-        return budget[0] > 0
+    out = BoundedText(limit)
+    put = out.put
 
     def render(v: object, depth: int) -> bool:
         cls = type(v)
@@ -163,5 +181,4 @@ def short_repr(value: object, limit: int = 60) -> str:
         return put(text[: limit + 1])
 
     render(value, 0)
-    text = "".join(parts)
-    return _cut(text, limit)
+    return out.text()

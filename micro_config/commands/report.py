@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from ..errors import BoundedText
 from ..snapshot.format import AGAIN, FIRST, path_text, walk
 from .diff import Change, children, tag
 
@@ -16,13 +17,8 @@ from .diff import Change, children, tag
 
 def render(value: Any, limit: int = 160) -> str:
     """A value as a compact YAML flow value, cut to ``limit`` characters."""
-    parts: list[str] = []
-    budget = [limit + 1]
-
-    def put(text: str) -> bool:
-        parts.append(text)
-        budget[0] -= len(text)
-        return budget[0] > 0
+    out = BoundedText(limit)
+    put = out.put
 
     def emit(item: Any) -> bool:
         if isinstance(item, dict):
@@ -42,8 +38,7 @@ def render(value: Any, limit: int = 160) -> str:
         return put(scalar(item))
 
     emit(value)
-    text = "".join(parts)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return out.text()
 
 
 def scalar(value: Any) -> str:
