@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..snapshot.files import read_data
-from ..snapshot.format import TARGET, TYPE
+from ..snapshot.format import LEAF, TARGET, TYPE, walk
 from ..snapshot.gcpause import gc_paused
 
 # Marker kinds whose payload is a value, not a ConfigScriptList/Dict to walk into.
@@ -158,6 +158,37 @@ def same_value(x: Any, y: Any, _seen: set[tuple[int, int]] | None = None) -> boo
 # ---------------------------------------------------------------- the paired walk
 
 _Chain = tuple[tuple[int, int], str, "Any"]  # (pair, path where the pair was expanded, parent)
+_MISSING = object()  # the side of a pair where an entry does not exist (added / removed)
+
+
+def _pair_key(pair: tuple[Any, Any]) -> tuple[int, int]:
+    return id(pair[0]), id(pair[1])
+
+
+def _pair_children(pair: tuple[Any, Any]) -> Iterator[tuple[Any, tuple[Any, Any]]] | None:
+    """The children of a pair of data values, as pairs (``_MISSING`` on the side that lacks
+    the entry), keyed as :func:`entries` keys them; None when the pair is compared as two
+    values (a leaf, a marker, a flat list, or two different kinds of container)."""
+    x, y = pair
+    if x is _MISSING or y is _MISSING:
+        return None
+    kx, ky = entries(x), entries(y)
+    if kx is None or ky is None or type(kx) is not type(ky) or _kind(x) != _kind(y):
+        return None
+    return _paired(kx, ky)
+
+
+def _paired(kx: Any, ky: Any) -> Iterator[tuple[Any, tuple[Any, Any]]]:
+    if isinstance(kx, list):
+        for index in range(max(len(kx), len(ky))):
+            yield index, (_unmark_float(kx[index]) if index < len(kx) else _MISSING,
+                          _unmark_float(ky[index]) if index < len(ky) else _MISSING)
+        return
+    for key, child in kx.items():
+        yield key, (_unmark_float(child), _unmark_float(ky[key]) if key in ky else _MISSING)
+    for key, child in ky.items():
+        if key not in kx:
+            yield key, (_MISSING, _unmark_float(child))
 
 
 class _Differ:
@@ -172,43 +203,37 @@ class _Differ:
     def note(self, path: str, kind: str, old: Any, new: Any, chain: _Chain | None) -> None:
         self.found.append((path, kind, old, new, chain))
 
-    def walk(self, path: str, x: Any, y: Any, chain: _Chain | None) -> None:
-        x, y = _unmark_float(x), _unmark_float(y)
-        kx, ky = entries(x), entries(y)
-        if kx is None or ky is None or type(kx) is not type(ky) or _kind(x) != _kind(y):
-            # a shared list/dict/set of plain values still has an identity that can differ
-            if type(x) is type(y) and isinstance(x, list | dict) and not self.meet(
-                path, x, y, chain
-            ):
-                return
-            if not same_value(x, y):
-                self.note(path, "changed", x, y, chain)
-            return
-        if not self.meet(path, x, y, chain):
-            return
-        chain = ((id(x), id(y)), path, chain)
-        tx, ty = tag(x), tag(y)
-        if tx != ty:
-            self.note(path, "class", tx[1] if tx else None, ty[1] if ty else None, chain)
-        if isinstance(kx, list):
-            for index in range(max(len(kx), len(ky))):
-                sub = join(path, str(index))
-                if index >= len(ky):
-                    self.note(sub, "removed", kx[index], None, chain)
-                elif index >= len(kx):
-                    self.note(sub, "added", None, ky[index], chain)
-                else:
-                    self.walk(sub, kx[index], ky[index], chain)
-            return
-        for key, child in kx.items():
-            sub = join(path, str(key))
-            if key in ky:
-                self.walk(sub, child, ky[key], chain)
+    def walk(self, root: str, a: Any, b: Any) -> None:
+        """Pair the two trees with the format's one walk over data (``format.walk``, over
+        pairs, "met before" meaning the same pair): iterative, linear in distinct pairs."""
+        # the walk's place (a linked path) of each expanded pair -> (that place, kept alive so
+        # its id stays its own; its dotted path; its chain)
+        expanded: dict[int, tuple[Any, str, _Chain | None]] = {id(None): (None, root, None)}
+        for where, (x, y), what in walk((_unmark_float(a), _unmark_float(b)), _pair_children,
+                                        _pair_key):
+            if where is None:
+                path, chain = root, None
             else:
-                self.note(sub, "removed", child, None, chain)
-        for key, child in ky.items():
-            if key not in kx:
-                self.note(join(path, str(key)), "added", None, child, chain)
+                _, parent_path, chain = expanded[id(where[0])]
+                path = join(parent_path, str(where[1]))
+            if x is _MISSING:
+                self.note(path, "added", None, y, chain)
+            elif y is _MISSING:
+                self.note(path, "removed", x, None, chain)
+            elif what is LEAF:
+                # a shared list/dict/set of plain values still has an identity that can differ
+                if type(x) is type(y) and isinstance(x, list | dict) and not self.meet(
+                    path, x, y, chain
+                ):
+                    continue
+                if not same_value(x, y):
+                    self.note(path, "changed", x, y, chain)
+            elif self.meet(path, x, y, chain):  # FIRST: the pair is expanded here
+                chain = ((id(x), id(y)), path, chain)
+                expanded[id(where)] = (where, path, chain)
+                tx, ty = tag(x), tag(y)
+                if tx != ty:
+                    self.note(path, "class", tx[1] if tx else None, ty[1] if ty else None, chain)
 
     def meet(self, path: str, x: Any, y: Any, chain: _Chain | None) -> bool:
         """Record that ``x`` and ``y`` stand at ``path``; report a sharing mismatch; return
@@ -255,8 +280,8 @@ def _kind(value: Any) -> str:
 def diff_data(a: Any, b: Any, root: str = "") -> list[Change]:
     """The changes from normalised data ``a`` to normalised data ``b``, paths under ``root``."""
     differ = _Differ()
-    with gc_paused():  # room on the stack for data as deep as the format allows
-        differ.walk(root, a, b, None)
+    with gc_paused():  # same_value recurses: room on the stack for the format's depth
+        differ.walk(root, a, b)
     return differ.changes()
 
 

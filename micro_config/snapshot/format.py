@@ -122,16 +122,20 @@ def data_children(d: Any) -> Iterable[tuple[Any, Any]] | None:
 _EXIT = object()
 
 
-def walk(data: Any, children: Children = data_children) -> Iterator[tuple[Path, Any, str]]:
+def walk(
+    data: Any, children: Children = data_children, key: Callable[[Any], Any] = id
+) -> Iterator[tuple[Path, Any, str]]:
     """Every value of normalised data as ``(path, value, what)``, depth-first in document order,
     iteratively (no recursion limit): ``what`` is FIRST for a mapping/list expanded here, AGAIN
     for one met before (shared: its contents are not walked twice, so an alias bomb is linear),
     LEAF for a value ``children`` gives nothing for (a key of None adds no path segment).
+    ``children`` may return a lazy iterable: it is only iterated at a FIRST place.
 
-    A container holding itself is a ConfigError at its path, and so is nesting past
-    :data:`DEPTH_LIMIT`."""
-    seen: set[int] = set()
-    open_: set[int] = set()  # containers on the current path: meeting one again is a cycle
+    "Met before" compares ``key(value)``: identity, or for the diff's walk over pairs of
+    trees, the identities of both members of a pair. A container holding itself is a
+    ConfigError at its path, and so is nesting past :data:`DEPTH_LIMIT`."""
+    seen: set[Any] = set()
+    open_: set[Any] = set()  # containers on the current path: meeting one again is a cycle
     stack: list[tuple[Any, Any, int]] = [(data, None, 0)]
     pop, push = stack.pop, stack.append
     while stack:
@@ -143,18 +147,18 @@ def walk(data: Any, children: Children = data_children) -> Iterator[tuple[Path, 
         if kids is None:
             yield path, value, LEAF
             continue
-        key = id(value)
-        if key in seen:
-            if key in open_:
+        ident = key(value)
+        if ident in seen:
+            if ident in open_:
                 raise MalformedFileError("cycle: this node contains itself", path_text(path))
             yield path, value, AGAIN
             continue
         if depth >= DEPTH_LIMIT:
             raise depth_error().under(path_text(path))
-        seen.add(key)
-        open_.add(key)
+        seen.add(ident)
+        open_.add(ident)
         yield path, value, FIRST
-        push((_EXIT, key, 0))
+        push((_EXIT, ident, 0))
         depth += 1
         for k, v in reversed(list(kids)):
             push((v, path if k is None else (path, k), depth))
