@@ -40,8 +40,7 @@ from micro_config import (  # noqa: E402
     to_json,
     to_yaml,
 )
-from micro_config.snapshot.dump import _convert  # noqa: E402
-from micro_config.snapshot.emit import _Jsonable  # noqa: E402
+from micro_config.snapshot.dump import to_data  # noqa: E402
 from micro_config.snapshot.gcpause import gc_paused  # noqa: E402
 from micro_config.tree import descendant_nodes  # noqa: E402
 
@@ -180,9 +179,9 @@ def paused(fn: Callable[[], Any]) -> Callable[[], Any]:
 def measure(n_nodes: int, repeat: int) -> list[tuple[str, str, float, float, float]]:
     """Rows of (format, op, ours, floor as users call it, floor with the GC paused too)."""
     tree = make_tree(n_nodes)
-    data, shared = _convert(tree)
-    json_ready = _Jsonable(shared).value(data)
+    data = to_data(tree)  # the plain data to_yaml writes, sharing as shared Python objects
     yaml_text, json_text = to_yaml(tree), to_json(tree)
+    json_ready = json.loads(json_text)  # the plain data to_json writes (ids, refs, markers)
     recipe = constructor_recipe(tree)
     wrappers = [n for n in descendant_nodes(tree) if not dataclasses.is_dataclass(n)]
     dump_kw = {"sort_keys": False, "allow_unicode": True, "default_flow_style": False}

@@ -17,36 +17,13 @@ from typing import Any
 from ..errors import ConfigError, WrongTypeError, short_repr
 from ..plan import ANY, PLANS, Field, Plan, Shape, plan_of, target_name
 from ..script import ConfigScriptDict, ConfigScriptList
-from .emit import encode_json, float_marker, json_text, yaml_text
+from .emit import encode_json, float_marker, yaml_text
 from .format import DEPTH_LIMIT, ID, REF, RESERVED, TARGET, TYPE, VALUE, Namer, depth_error
 from .gcpause import gc_paused, recursion_room
 from .migrate import VERSIONS, versions_table
 
-__all__ = ["document_text", "json_text", "to_data", "to_json", "to_yaml", "yaml_text"]
+__all__ = ["document_text", "to_data", "to_json", "to_yaml"]
 _NoneType = type(None)
-
-
-_Fields = tuple[tuple[str, Shape, frozenset[type], Any, Field, Any, frozenset[type]], ...]
-_Getter = Callable[[dict[str, Any]], tuple[Any, ...]] | None
-_DUMP: dict[type, tuple[str, _Fields, _Getter, Plan]] = {}
-
-
-def _dump_plan(cls: type) -> tuple[str, _Fields, _Getter]:
-    """What dump reads of a class's plan, as one tuple (looked up once per node): the target,
-    per field its name, shape, and what it checks a value against (the types that surely fit,
-    the check, and for a collection of plain scalars its type and the item types that surely
-    fit), and a getter of every field's value from the instance ``__dict__`` in one C call
-    (None when a field is a descriptor of the class: then ``getattr``)."""
-    found = _DUMP.get(cls)
-    if found is None or PLANS.get(cls) is not found[3]:  # clear_plans() empties PLANS
-        plan = plan_of(cls)
-        fields = tuple((n, f.shape, f.exact, f.check, f, f.seq, f.leaves)
-                       for n, f in plan.fields.items())
-        described = any(hasattr(type(inspect.getattr_static(cls, n, None)), "__set__")
-                        for n in plan.names)  # a property, a slot: getattr
-        getter = None if described else plan.values
-        found = _DUMP[cls] = (plan.target, fields, getter, plan)
-    return found[0], found[1], found[2]
 
 
 def _fit(field: Field, value: Any) -> None:
@@ -106,6 +83,17 @@ def _kind(t: type) -> int:
     return kind
 
 
+_TARGETS: dict[type, str] = {}
+
+
+def _target(t: type) -> str:
+    """``target_name(t)``, remembered (an enum's or a wrapper's marker names its class)."""
+    name = target_name(t)
+    if len(_TARGETS) < 10_000:
+        _TARGETS[t] = name
+    return name
+
+
 def _finite(v: Any) -> bool:
     """No nan/inf among these ints/floats: one C sum (an overflow only says False)."""
     try:
@@ -115,30 +103,32 @@ def _finite(v: Any) -> bool:
     return s - s == 0
 
 
-class _SharedList(Exception):
-    """A list met twice while writing JSON in one pass: it needs a ``list`` marker at its first
-    place, which is already written; the two-pass writer takes over."""
-
-
 Path = tuple[Any, Any] | None  # (parent path, key) linked to the root: the place of a value
 
 
 class _ToData:
     """One conversion: identity memo (shared object -> one data object) and cycle check.
 
-    With ``json=True`` it makes JSON-ready data in the same pass (what ``emit.json_text``
-    would add): a nan/inf becomes a ``float`` marker, the second and later places of a shared
-    object a ``{"_ref_": name}``, and :meth:`name_shared` then puts ``_id_`` on the first
-    places, named from their paths exactly as the two-pass writer names them."""
+    With ``json=True`` it makes JSON-ready data in the same pass: a nan/inf becomes a
+    ``float`` marker, the second and later places of a shared object a ``{"_ref_": name}``,
+    and :meth:`name_shared` then puts ``_id_`` on the first places (a shared list is wrapped
+    there in a ``list`` marker), named from their paths in document order."""
 
     def __init__(self, json: bool = False) -> None:
         self.memo: dict[int, Any] = {}  # id of an object -> _BUSY, then (its data, its path)
         self.shared: set[int] = set()  # ids of data objects reached more than once
+        self.again_keys: set[int] = set()  # their memo keys (ids of the objects they stand for)
         self.written = 0  # values written so far by tuples/frozensets, expanded in full
         self.sizes: dict[int, int] = {}  # id of a tuple/frozenset -> the values it writes
         self.json = json
         self.plain = _JSON_SCALARS if json else _SCALARS  # written as they are
         self.refs: list[tuple[dict[str, Any], int]] = []  # JSON: ref, id of the data it names
+        self.convs: dict[type, Callable[..., Any]] = {}  # class -> its converter, this dump
+
+    def converter(self, cls: type) -> Callable[..., Any]:
+        """The generated converter of a config class (see :func:`_converter`)."""
+        conv = self.convs[cls] = _converter(cls, self.json)
+        return conv
 
     def _budget(self, v: tuple[Any, ...] | frozenset[Any], types: set[type]) -> None:
         """Count an immutable's values: it has no anchor and is written in full at every place,
@@ -155,20 +145,24 @@ class _ToData:
         self.written += len(v)
 
     def _enter(self, obj: Any) -> Any:
-        """The data already made for ``obj`` (marking it shared; JSON: a ref to it), or None
-        after marking it busy."""
-        hit = self.memo.get(id(obj))
-        if hit is None:
-            self.memo[id(obj)] = _BUSY
+        """The data already made for ``obj`` (see :meth:`again`), or None after marking it busy."""
+        key = id(obj)
+        if key not in self.memo:
+            self.memo[key] = _BUSY
             return None
+        return self.again(key)
+
+    def again(self, key: int) -> Any:
+        """A memoised object met again (``key``: its memo key): a cycle if it is still being
+        written, else its data, marked shared (JSON: a ref to it, named later)."""
+        hit = self.memo[key]
         if hit is _BUSY:
             raise ConfigError("cycle: this node contains itself")
         data = hit[0]
         self.shared.add(id(data))
+        self.again_keys.add(key)
         if not self.json:
             return data
-        if type(data) is list:
-            raise _SharedList
         ref = {REF: ""}
         self.refs.append((ref, id(data)))
         return ref
@@ -183,11 +177,14 @@ class _ToData:
             return self._list(v, shape.item, path)
         if t is dict:
             return self._dict(v, shape, path)
+        conv = self.convs.get(t)
+        if conv is not None:
+            return conv(self, v, path)
         kind = _KINDS.get(t)
         if kind is None:
             kind = _kind(t)
         if kind is _NODE:
-            return self._node(v, t, path)
+            return self.converter(t)(self, v, path)
         if kind is _TUPLE:
             return self._tuple(v, shape, path)
         if kind is _SET:
@@ -195,7 +192,7 @@ class _ToData:
         if kind is _ENUM:
             if shape.str_as is t:
                 return v._name_
-            return {TYPE: target_name(t), VALUE: v._name_}
+            return {TYPE: _TARGETS.get(t) or _target(t), VALUE: v._name_}
         if kind is _PATH:
             text = str(v)  # a Windows path keeps its backslashes; as_posix() of a posix one
             if shape.str_as is not None and isinstance(v, shape.str_as):
@@ -216,78 +213,34 @@ class _ToData:
             "dataclasses, str, int, float, bool, None, list, tuple, dict, set, Enum and Path"
         )
 
-    def _node(self, obj: Any, cls: type, path: Path) -> dict[str, Any]:
-        hit = self._enter(obj)
-        if hit is not None:
-            return hit
-        target, fields, getter = _dump_plan(cls)
-        if getter is not None:
-            try:
-                values = getter(obj.__dict__)
-            except (AttributeError, KeyError):  # no __dict__, or a field missing from it
-                values = tuple(getattr(obj, f[0]) for f in fields)
-        else:
-            values = tuple(getattr(obj, f[0]) for f in fields)
-        out: dict[str, Any] = {TARGET: target}
-        plain, kinds = self.plain, _KINDS
-        for (name, shape, exact, check, field, seq, leaves), v in zip(fields, values, strict=True):
-            t = type(v)
-            if (t not in exact and check is not None
-                    and not (t is seq and leaves.issuperset(map(type, v))) and not check(v)):
-                _fit(field, v)
-            if t in plain:
-                out[name] = v
-                continue
-            if t is float:  # JSON only
-                out[name] = v if v - v == 0 else float_marker(v)
-                continue
-            if t is shape.str_as and kinds.get(t) is _ENUM:  # an enum the annotation names
-                out[name] = v._name_
-                continue
-            if (t is shape.list_as and (t is tuple or t is frozenset) and t is seq
-                    and leaves.issuperset(map(type, v)) and (leaves <= plain or _finite(v))
-                    and self.written + len(v) <= WRITE_BUDGET):
-                # a tuple/frozenset of plain scalars within the budget, written as a plain list
-                # (as _tuple, _set would write it)
-                if t is tuple:
-                    self.written += len(v)
-                    out[name] = list(v)
-                    continue
-                try:
-                    ordered = sorted(v)
-                except TypeError:
-                    pass  # mixed types: _set's fixed order
-                else:
-                    self.written += len(v)
-                    out[name] = ordered
-                    continue
-            try:
-                out[name] = self.value(v, shape, (path, name))
-            except ConfigError as exc:
-                raise exc.under(name) from None
-        self.memo[id(obj)] = (out, path)
-        return out
-
     def _list(self, v: list[Any], item: Shape, path: Path) -> list[Any]:
-        hit = self._enter(v)
-        if hit is not None:
-            return hit
+        memo, key = self.memo, id(v)
+        if key in memo:
+            return self.again(key)
+        memo[key] = _BUSY
         out = self._items(v, item, path, set(map(type, v)))
-        self.memo[id(v)] = (out, path)
+        memo[key] = (out, path)
         return out
 
     def _items(self, v: Any, item: Shape, path: Path, types: set[type]) -> list[Any]:
         """The data of ``v``'s items; ``types``: the set of their types."""
         plain = self.plain
         if types <= plain or (types <= _NUMBERS and _finite(v)):
-            return list(v)
+            # JSON: a list/tuple of plain scalars is written as it is (the data is thrown away)
+            return v if self.json and (type(v) is list or type(v) is tuple) else list(v)
         out = []
+        convs = self.convs
         for index, x in enumerate(v):
-            if type(x) in plain:
+            t = type(x)
+            if t in plain:
                 out.append(x)
                 continue
             try:
-                out.append(self.value(x, item, (path, index)))
+                conv = convs.get(t)  # a config node of a class met before
+                if conv is not None:
+                    out.append(conv(self, x, (path, index)))
+                else:
+                    out.append(self.value(x, item, (path, index)))
             except ConfigError as exc:
                 raise exc.under(index) from None
         return out
@@ -325,11 +278,12 @@ class _ToData:
         return out
 
     def _dict(self, v: dict[Any, Any], shape: Shape, path: Path) -> Any:
-        hit = self._enter(v)
-        if hit is not None:
-            return hit
+        memo, key = self.memo, id(v)
+        if key in memo:
+            return self.again(key)
+        memo[key] = _BUSY
         out = self._mapping(v, shape.key, shape.value, path)
-        self.memo[id(v)] = (out, path)
+        memo[key] = (out, path)
         return out
 
     def _mapping(self, v: dict[Any, Any], key_shape: Shape, value_shape: Shape, path: Path) -> Any:
@@ -337,15 +291,22 @@ class _ToData:
         holding ``[key, value]`` pairs."""
         if _STR.issuperset(map(type, v)) and RESERVED.isdisjoint(v):
             plain = self.plain
-            if plain.issuperset(map(type, v.values())):
+            types = set(map(type, v.values()))
+            if types <= plain or (types <= _NUMBERS and _finite(v.values())):
                 return dict(v)
             out: dict[str, Any] = {}
+            convs = self.convs
             for k, x in v.items():
-                if type(x) in plain:
+                t = type(x)
+                if t in plain:
                     out[k] = x
                     continue
                 try:
-                    out[k] = self.value(x, value_shape, (path, k))
+                    conv = convs.get(t)  # a config node of a class met before
+                    if conv is not None:
+                        out[k] = conv(self, x, (path, k))
+                    else:
+                        out[k] = self.value(x, value_shape, (path, k))
                 except ConfigError as exc:
                     raise exc.under(k) from None
             return out
@@ -362,36 +323,64 @@ class _ToData:
     def _wrapper(self, v: Any, t: type, annotated: type | None, inner: Shape, path: Path) -> Any:
         """A ConfigScriptList/Dict: plain when the annotation names exactly its class,
         else a marker naming the class."""
-        hit = self._enter(v)
-        if hit is not None:
-            return hit
+        memo, key = self.memo, id(v)
+        if key in memo:
+            return self.again(key)
+        memo[key] = _BUSY
         if isinstance(v, list):
             payload: Any = self._items(v, inner, path, set(map(type, v)))
         else:
             payload = self._mapping(v, inner.key, inner.value, path)
-        plain = annotated is t and not (isinstance(payload, dict) and TYPE in payload)
-        out = payload if plain else {TYPE: target_name(t), VALUE: payload}
-        self.memo[id(v)] = (out, path)
+        plain = annotated is t and not (type(payload) is dict and TYPE in payload)
+        out = payload if plain else {TYPE: _TARGETS.get(t) or _target(t), VALUE: payload}
+        memo[key] = (out, path)
         return out
 
-    def name_shared(self) -> None:
+    def name_shared(self, roots: list[Any]) -> None:
         """JSON: ``_id_`` on the first place of every shared object (in document order, the
-        memo's order), named from its path, and the refs filled in with those names."""
+        memo's order), named from its path, and the refs filled in with those names. A shared
+        list is wrapped in a ``list`` marker carrying the id at its first place, found from its
+        path; ``roots`` (the data of each top-level conversion) is updated in place should a
+        root be such a list."""
         namer = Namer(self.shared)
-        shared = self.shared
-        for entry in self.memo.values():
-            data, path = entry
-            if id(data) in shared:
-                keys = []
-                while path is not None:
-                    path, key = path
-                    keys.append(key)
-                keys.reverse()
-                namer.stack = keys
-                _put_id(data, namer.new(data))
+        memo = self.memo
+        for memo_key in filter(self.again_keys.__contains__, memo):  # in document order
+            data, path = memo[memo_key]
+            keys = []
+            while path is not None:
+                path, key = path
+                keys.append(key)
+            keys.reverse()
+            namer.stack = keys
+            name = namer.new(data)
+            if type(data) is list:
+                _replace(roots, keys, data, {TYPE: "list", ID: name, VALUE: data})
+            else:
+                _put_id(data, name)
         names = namer.names
         for ref, key in self.refs:
             ref[REF] = names[key]
+
+
+def _replace(roots: list[Any], keys: list[Any], old: Any, new: Any) -> None:
+    """Put ``new`` where ``old`` sits at the path ``keys`` from one of ``roots`` (the format's
+    path rule: a marker's ``value`` adds no segment)."""
+    for index in range(len(roots)):
+        holder: Any = roots
+        at: Any = index
+        for key in keys:
+            d = holder[at]
+            while type(d) is dict and TYPE in d and TARGET not in d:
+                holder, at, d = d, VALUE, d[VALUE]
+            if not ((type(d) is dict and key in d)
+                    or (type(d) is list and type(key) is int and 0 <= key < len(d))):
+                break
+            holder, at = d, key
+        else:
+            if holder[at] is old:
+                holder[at] = new
+                return
+    raise AssertionError(f"a shared list not found at its first place {keys!r}")
 
 
 def _put_id(d: dict[str, Any], name: str) -> None:
@@ -408,6 +397,141 @@ def _put_id(d: dict[str, Any], name: str) -> None:
         d.update(items)
 
 
+# ------------------------------------------------------------ per-class converters (generated)
+
+# A config class's converter is one generated function per class and mode (JSON or not):
+# straight-line code per field, with fast branches for the exact types the field surely takes
+# (a plain scalar, a float, an enum or Path the annotation names, a node of an annotated class,
+# a list/tuple/frozenset of plain scalars), each writing what ``value`` would, and the generic
+# path (:func:`_field_value`) for anything else. Its text is built from field indices and
+# ``repr()`` of field names only; every class, shape and field object is a closure variable.
+_CONVERTERS: dict[tuple[type, bool], tuple[Plan, Callable[..., Any]]] = {}
+
+
+def _converter(cls: type, json: bool) -> Callable[..., Any]:
+    """The converter of ``cls`` in a mode (made once, and again after clear_plans())."""
+    found = _CONVERTERS.get((cls, json))
+    if found is None or PLANS.get(cls) is not found[0]:  # clear_plans() empties PLANS
+        plan = plan_of(cls)
+        found = _CONVERTERS[cls, json] = (plan, _make_converter(plan, cls, json))
+    return found[1]
+
+
+def _make_converter(plan: Plan, cls: type, json: bool) -> Callable[..., Any]:
+    """``convert(conv, obj, path)``: the data of a node of ``cls`` (memoised by identity)."""
+    plain = _JSON_SCALARS if json else _SCALARS
+    fields = list(plan.fields.values())
+    names_tuple = plan.names
+    consts: dict[str, Any] = {
+        "TARGET": plan.target, "GET": plan.values,
+        "ATTRS": lambda obj: tuple(getattr(obj, n) for n in names_tuple),
+    }
+    lines = ["memo = self.memo", "key = id(obj)", "if key in memo:",
+             "    return self.again(key)", "memo[key] = _BUSY"]
+    if fields:
+        values = "".join(f"v{i}, " for i in range(len(fields)))
+        if any(hasattr(type(inspect.getattr_static(cls, n, None)), "__set__") for n in names_tuple):
+            lines.append(f"{values}= ATTRS(obj)")  # a property, a slot: getattr
+        else:  # one C call; getattr when there is no __dict__ or a field is missing from it
+            lines += ["try:", f"    {values}= GET(obj.__dict__)",
+                      "except (AttributeError, KeyError):", f"    {values}= ATTRS(obj)"]
+    for i, field in enumerate(fields):
+        consts[f"F{i}"] = field
+        lines += _field_lines(i, field, plain, json, consts)
+    items = "".join(f", {f.name!r}: x{i}" for i, f in enumerate(fields))
+    lines += [f"out = {{{TARGET!r}: TARGET{items}}}", "memo[key] = (out, path)", "return out"]
+    source = (f"def make({', '.join(consts)}):\n    def convert(self, obj, path):\n"
+              + "".join(f"        {line}\n" for line in lines) + "    return convert\n")
+    space: dict[str, Any] = {}
+    exec(compile(source, f"<dump of {target_name(cls)}>", "exec"), globals(), space)  # noqa: S102
+    return space["make"](*consts.values())
+
+
+def _named(k: str, statement: str) -> list[str]:
+    """``statement`` with a ConfigError from it placed under the field ``k``."""
+    return ["try:", f"    {statement}", "except ConfigError as exc:",
+            f"    raise exc.under({k}) from None"]
+
+
+def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
+                 consts: dict[str, Any]) -> list[str]:
+    """Lines setting ``x<i>`` to the data of field ``i`` (its value in ``v<i>``): a branch per
+    exact type the field surely takes (any type for an unchecked field), each making what
+    ``value`` would, else the generic path (:func:`_generic_lines`)."""
+    v, x, k, shape, exact = f"v{i}", f"x{i}", repr(field.name), field.shape, field.exact
+    fits = (lambda t: True) if field.check is None else exact.__contains__
+    branches: list[tuple[str, list[str]]] = []
+    if json and fits(float):  # floats first: a float field mostly holds floats
+        branches.append(("t is float", [f"{x} = {v} if {v} - {v} == 0 else float_marker({v})"]))
+    direct = [name for t, name in ((float, "float"), (str, "str"), (int, "int"), (bool, "bool"),
+                                   (_NoneType, "_NoneType")) if t in plain and fits(t)]
+    if direct:
+        branches.append((" or ".join(f"t is {name}" for name in direct), [f"{x} = {v}"]))
+    for j, t in enumerate(sorted(exact, key=target_name)):
+        c = f"C{i}_{j}"
+        if t is shape.str_as and issubclass(t, enum.Enum):
+            body = [f"{x} = {v}._name_"]
+        elif (issubclass(t, pathlib.PurePath) and shape.str_as is not None
+              and issubclass(t, shape.str_as)):
+            body = [f"{x} = str({v})"]
+        elif (_KINDS.get(t) or _kind(t)) is _NODE:
+            body = _named(k, f"{x} = (self.convs.get({c}) or self.converter({c}))"
+                             f"(self, {v}, (path, {k}))")
+        else:
+            continue
+        consts[c] = t
+        branches.append((f"t is {c}", body))
+    consts[f"S{i}"] = shape
+    for c, wrapper, inner in ((f"W{i}", shape.list_as, f"S{i}.item"), (f"D{i}", shape.dict_as, f"S{i}")):
+        if wrapper is not None and issubclass(wrapper, ConfigScriptList | ConfigScriptDict):
+            consts[c], consts[f"K{i}"] = wrapper, field.check
+            surely = "" if field.check is None else f" and K{i}({v})"
+            branches.append((f"t is {c}{surely}",  # as value writes it
+                             _named(k, f"{x} = self._wrapper({v}, {c}, {c}, {inner}, (path, {k}))")))
+    if field.check is None:  # Any: a list or dict, as value writes it
+        branches.append(("t is list", _named(k, f"{x} = self._list({v}, S{i}.item, (path, {k}))")))
+        branches.append(("t is dict", _named(k, f"{x} = self._dict({v}, S{i}, (path, {k}))")))
+    seq, leaves = field.seq, field.leaves
+    if seq is not None and (leaves <= plain or leaves <= _NUMBERS):  # plain scalars inside
+        consts[f"L{i}"] = leaves
+        items = f"L{i}.issuperset(map(type, {v}))" + ("" if leaves <= plain else f" and _finite({v})")
+        within = f"self.written + len({v}) <= WRITE_BUDGET"
+        if seq is list:  # as _list and _items make it (JSON: the list itself, nothing copied)
+            branches.append((f"t is list and (id{i} := id({v})) not in memo and {items}", [
+                f"{x} = {v if json else f'list({v})'}", f"memo[id{i}] = ({x}, (path, {k}))"]))
+        elif seq is tuple and shape.list_as is tuple and shape.items is None:  # as _tuple
+            branches.append((f"t is tuple and {items} and {within}", [
+                f"self.written += len({v})", f"{x} = {v if json else f'list({v})'}"]))
+        elif seq is frozenset and shape.list_as is frozenset:  # as _set
+            branches.append((f"t is frozenset and {items} and {within}", [
+                "try:", f"    {x} = sorted({v})", "except TypeError:  # mixed types: _set's order",
+                *("    " + line for line in _generic_lines(i, field, consts)),
+                "else:", f"    self.written += len({v})"]))
+    generic = _generic_lines(i, field, consts)
+    if not branches:
+        return [f"t = type({v})", *generic] if field.check is not None else generic
+    lines = [f"t = type({v})"]
+    for n, (cond, body) in enumerate(branches):
+        lines.append(("if " if n == 0 else "elif ") + cond + ":")
+        lines += ["    " + line for line in body]
+    return [*lines, "else:", *("    " + line for line in generic)]
+
+
+def _generic_lines(i: int, field: Field, consts: dict[str, Any]) -> list[str]:
+    """The generic path of field ``i`` (its type in ``t``): a value the fast check does not
+    pass is held to the loader's rule (:func:`_fit`), then written by ``value``."""
+    v, k = f"v{i}", repr(field.name)
+    lines = []
+    if field.check is not None:
+        consts[f"E{i}"], consts[f"K{i}"] = field.exact, field.check
+        surely = f"t in E{i}"
+        if field.seq is not None:
+            consts[f"Q{i}"], consts[f"L{i}"] = field.seq, field.leaves
+            surely += f" or (t is Q{i} and L{i}.issuperset(map(type, {v})))"
+        lines += [f"if not ({surely} or K{i}({v})):", f"    _fit(F{i}, {v})"]
+    return lines + _named(k, f"x{i} = self.value({v}, S{i}, (path, {k}))")
+
+
 _FRAMES_PER_LEVEL = 4  # calls of the writer per level of data (value, _node or _list, _items)
 
 
@@ -418,6 +542,11 @@ def _convert(config: Any, conv: _ToData | None = None) -> tuple[Any, set[int]]:
             return conv.value(config, ANY, None), conv.shared
         except RecursionError:  # deeper than the format's limit: emit would refuse it too
             raise depth_error(writing=True) from None
+
+
+# _FREED: a dump's data is freed while the cyclic collector is still paused. Left alive until
+# the function returns, it would count as that many new objects when the collector resumes,
+# and the next allocation would start a collection that scans all of it just before it goes.
 
 
 def _written(write: Any, *args: Any, **kwargs: Any) -> str:
@@ -445,41 +574,48 @@ def to_yaml(config: Any) -> str:
     """The YAML text of a config tree (docs/format.md): deterministic, readable anchors."""
     with gc_paused():
         data, shared = _convert(config)
-        return _written(yaml_text, data, shared)
+        text = _written(yaml_text, data, shared)
+        del data, shared  # freed before the collector resumes (see _FREED)
+    return text
 
 
 def to_json(config: Any, *, indent: int | None = None) -> str:
     """The JSON text of a config tree (docs/format.md): compact, or indented by ``indent``."""
     with gc_paused():
         conv = _ToData(json=True)
-        try:
-            ready, shared = _convert(config, conv)
-        except _SharedList:  # a shared list: the two-pass writer (data, then ids/refs)
-            data, shared = _convert(config)
-            return _written(json_text, data, shared, indent=indent)
-        if shared:
-            conv.name_shared()
-        return _written(encode_json, ready, indent)
+        roots = [_convert(config, conv)[0]]
+        if conv.shared:
+            conv.name_shared(roots)
+        text = _written(encode_json, roots[0], indent)
+        del conv, roots  # freed before the collector resumes (see _FREED)
+    return text
 
 
 def document_text(config: Any, meta: dict[str, Any], fmt: str, version: int = 1) -> str:
-    """A snapshot document (``micro_config``, ``meta``, ``versions``, ``config``) as ``"yaml"`` or ``"json"``
-    text. Anchor/id names come from paths inside ``config`` (or ``meta``), not the document."""
+    """A snapshot document (``micro_config``, ``meta``, ``versions``, ``config``) as ``"yaml"``
+    or ``"json"`` text (JSON indented by 2: docs/format.md), by the same one pass as
+    :func:`to_yaml` / :func:`to_json`. Anchor/id names come from paths inside ``config`` (or
+    ``meta``), not the document."""
     with gc_paused():
-        conv = _ToData()
+        conv = _ToData(json=fmt == "json")
         try:
             meta_data = conv.value(dict(meta), ANY, None)
         except ConfigError as exc:
             raise exc.under("meta") from None
-        doc = {"micro_config": version, "meta": meta_data}
-        with recursion_room(_FRAMES_PER_LEVEL * DEPTH_LIMIT):
-            try:
-                tree = conv.value(config, ANY, None)
-            except RecursionError:
-                raise depth_error(writing=True) from None
+        tree = _convert(config, conv)[0]
         table = versions_table(tree)  # migrate.py: once per versioned class
+        if conv.json:
+            roots = [meta_data, tree]
+            if conv.shared:
+                conv.name_shared(roots)
+            meta_data, tree = roots
+        doc = {"micro_config": version, "meta": meta_data}
         if table:
             doc[VERSIONS] = table
         doc["config"] = tree
-        write = yaml_text if fmt == "yaml" else json_text
-        return _written(write, doc, conv.shared, document=True)
+        if conv.json:
+            text = _written(encode_json, doc, 2)
+        else:
+            text = _written(yaml_text, doc, conv.shared, document=True)
+        del conv, doc, meta_data, tree  # freed before the collector resumes (see _FREED)
+    return text

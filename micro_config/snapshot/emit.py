@@ -12,6 +12,7 @@ import functools
 import json
 import math
 import re
+import sys
 from typing import Any
 
 from ..errors import ConfigError, short_repr
@@ -23,11 +24,12 @@ from .format import (
     TYPE,
     VALUE,
     Namer,
-    check_data,
     child_key,
+    data_children,
     depth_error,
     find,
     shared_ids,
+    walk,
 )
 from .gcpause import gc_paused, recursion_room
 
@@ -287,6 +289,18 @@ class _Jsonable:
         return out
 
 
+def _ready_children(d: Any) -> Any:
+    """The format's children rule (``format.data_children``) for JSON-ready data, which may
+    also hold tuples of plain scalars (written by ``json`` as arrays, not copied to lists)."""
+    return enumerate(d) if type(d) is tuple else data_children(d)
+
+
+def _check_ready(ready: Any) -> None:
+    """``format.check_data`` for JSON-ready data: no cycle, no nesting past the limit."""
+    for _ in walk(ready, _ready_children):
+        pass
+
+
 def _unwritable(data: Any) -> ConfigError:
     """The error for the first string (value or key) that UTF-8 cannot carry (a lone
     surrogate), found by the walk over the data: run only on that error."""
@@ -295,7 +309,7 @@ def _unwritable(data: Any) -> ConfigError:
         keys = value if type(value) is dict else ()
         return any(_not_utf8(x) for x in (value, *keys))
 
-    path = find(data, bad)
+    path = find(data, bad, _ready_children)
     return ConfigError("text (a lone surrogate?) cannot be written as UTF-8", path or "")
 
 
@@ -333,35 +347,44 @@ def json_text(
 
 
 def encode_json(ready: Any, indent: int | None = None) -> str:
-    """JSON text of JSON-ready data (ids, refs and float markers in place, nothing shared):
-    compact, or indented by ``indent``; depth and UTF-8 checked like :func:`json_text`."""
-    return _dumps(ready, indent, ready)
+    """JSON text of JSON-ready data made by the dump (ids, refs and float markers in place,
+    nothing shared, no cycle: ``json``'s own cycle check is left out): compact, or indented by
+    ``indent``; depth and UTF-8 checked like :func:`json_text`."""
+    return _dumps(ready, indent, ready, acyclic=True)
 
 
-def _dumps(ready: Any, indent: int | None, data: Any) -> str:
+def _dumps(ready: Any, indent: int | None, data: Any, *, acyclic: bool = False) -> str:
     """``json.dumps`` of at most DEPTH_LIMIT levels, like the YAML writer. The C encoder stops
     near the limit (its recursion counts against the recursion limit); only then is the depth
     measured exactly, by the walk. The indented (pure-Python) encoder is checked first."""
     if indent is not None:
-        check_data(ready)
+        _check_ready(ready)
     try:
         try:
             with recursion_room(DEPTH_LIMIT):
-                text = _encode(ready, indent)
+                text = _encode(ready, indent, acyclic)
         except RecursionError:  # near the limit: measure, then retry with room to spare
-            check_data(ready)
+            _check_ready(ready)
             with recursion_room(2 * DEPTH_LIMIT):
-                text = _encode(ready, indent)
+                text = _encode(ready, indent, acyclic)
     except RecursionError:
         raise depth_error(writing=True) from None
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _unwritable(data) from None
+    if not (_ONE_BYTE_STR and sys.getsizeof(text) < 2 * len(text)):
+        try:  # a lone surrogate (only a two- or four-byte str can hold one) has no UTF-8
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _unwritable(data) from None
     return text
 
 
-def _encode(ready: Any, indent: int | None) -> str:
+# CPython stores a str one byte a character when every character fits (PEP 393): such a text,
+# told by its size, holds no surrogate and needs no UTF-8 trial encoding (a few ms a big dump)
+_ONE_BYTE_STR = sys.implementation.name == "cpython"
+
+
+def _encode(ready: Any, indent: int | None, acyclic: bool) -> str:
     if indent is None:
-        return json.dumps(ready, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return json.dumps(ready, ensure_ascii=False, allow_nan=False, indent=indent)
+        return json.dumps(ready, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                          check_circular=not acyclic)
+    return json.dumps(ready, ensure_ascii=False, allow_nan=False, indent=indent,
+                      check_circular=not acyclic)
