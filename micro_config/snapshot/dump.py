@@ -106,6 +106,12 @@ def _finite(v: Any) -> bool:
 Path = tuple[Any, Any] | None  # (parent path, key) linked to the root: the place of a value
 
 
+def _types(v: list[Any]) -> set[type] | None:
+    """The set of the item types of a list, or None when its first item is no plain scalar
+    (a list of nodes, say: its items are written one by one anyway)."""
+    return set(map(type, v)) if not v or type(v[0]) in _SCALARS else None
+
+
 class _ToData:
     """One conversion: identity memo (shared object -> one data object) and cycle check.
 
@@ -115,9 +121,13 @@ class _ToData:
     there in a ``list`` marker), named from their paths in document order."""
 
     def __init__(self, json: bool = False) -> None:
-        self.memo: dict[int, Any] = {}  # id of an object -> _BUSY, then (its data, its path)
+        # memo: id of an object -> its position in datas (its data, or _BUSY while it is being
+        # written) and paths (the path of its first place): positions are document order
+        self.memo: dict[int, int] = {}
+        self.datas: list[Any] = []
+        self.paths: list[Path] = []
         self.shared: set[int] = set()  # ids of data objects reached more than once
-        self.again_keys: set[int] = set()  # their memo keys (ids of the objects they stand for)
+        self.again: set[int] = set()  # their positions
         self.written = 0  # values written so far by tuples/frozensets, expanded in full
         self.sizes: dict[int, int] = {}  # id of a tuple/frozenset -> the values it writes
         self.json = json
@@ -144,23 +154,23 @@ class _ToData:
             )
         self.written += len(v)
 
-    def _enter(self, obj: Any) -> Any:
-        """The data already made for ``obj`` (see :meth:`again`), or None after marking it busy."""
-        key = id(obj)
-        if key not in self.memo:
-            self.memo[key] = _BUSY
-            return None
-        return self.again(key)
+    def place(self, key: int, path: Path) -> int:
+        """A new memo entry: the object ``key`` (its id), first met at ``path``, is being
+        written. Returns its position."""
+        datas = self.datas
+        pos = self.memo[key] = len(datas)
+        datas.append(_BUSY)
+        self.paths.append(path)
+        return pos
 
-    def again(self, key: int) -> Any:
-        """A memoised object met again (``key``: its memo key): a cycle if it is still being
+    def met_again(self, pos: int) -> Any:
+        """A memoised object met again (``pos``: its position): a cycle if it is still being
         written, else its data, marked shared (JSON: a ref to it, named later)."""
-        hit = self.memo[key]
-        if hit is _BUSY:
+        data = self.datas[pos]
+        if data is _BUSY:
             raise ConfigError("cycle: this node contains itself")
-        data = hit[0]
         self.shared.add(id(data))
-        self.again_keys.add(key)
+        self.again.add(pos)
         if not self.json:
             return data
         ref = {REF: ""}
@@ -214,18 +224,20 @@ class _ToData:
         )
 
     def _list(self, v: list[Any], item: Shape, path: Path) -> list[Any]:
-        memo, key = self.memo, id(v)
-        if key in memo:
-            return self.again(key)
-        memo[key] = _BUSY
-        out = self._items(v, item, path, set(map(type, v)))
-        memo[key] = (out, path)
+        key = id(v)
+        pos = self.memo.get(key)
+        if pos is not None:
+            return self.met_again(pos)
+        pos = self.place(key, path)
+        out = self._items(v, item, path, _types(v))
+        self.datas[pos] = out
         return out
 
-    def _items(self, v: Any, item: Shape, path: Path, types: set[type]) -> list[Any]:
-        """The data of ``v``'s items; ``types``: the set of their types."""
+    def _items(self, v: Any, item: Shape, path: Path, types: set[type] | None) -> list[Any]:
+        """The data of ``v``'s items; ``types``: the set of their types (None: not all plain
+        scalars, see :func:`_types`)."""
         plain = self.plain
-        if types <= plain or (types <= _NUMBERS and _finite(v)):
+        if types is not None and (types <= plain or (types <= _NUMBERS and _finite(v))):
             # JSON: a list/tuple of plain scalars is written as it is (the data is thrown away)
             return v if self.json and (type(v) is list or type(v) is tuple) else list(v)
         out = []
@@ -261,9 +273,12 @@ class _ToData:
 
     def _set(self, v: set[Any] | frozenset[Any], t: type, shape: Shape, path: Path) -> Any:
         plain = shape.list_as is t
-        hit = self._enter(v) if t is set else None  # a set is mutable: its identity can matter
-        if hit is not None:
-            return hit
+        if t is set:  # mutable: its identity can matter
+            key = id(v)
+            pos = self.memo.get(key)
+            if pos is not None:
+                return self.met_again(pos)
+            pos = self.place(key, path)
         types = set(map(type, v))
         if t is frozenset:
             self._budget(v, types)
@@ -274,16 +289,17 @@ class _ToData:
         items = self._items(ordered, shape.item, path, types)
         out = items if plain else {TYPE: t.__name__, VALUE: items}
         if t is set:
-            self.memo[id(v)] = (out, path)
+            self.datas[pos] = out
         return out
 
     def _dict(self, v: dict[Any, Any], shape: Shape, path: Path) -> Any:
-        memo, key = self.memo, id(v)
-        if key in memo:
-            return self.again(key)
-        memo[key] = _BUSY
+        key = id(v)
+        pos = self.memo.get(key)
+        if pos is not None:
+            return self.met_again(pos)
+        pos = self.place(key, path)
         out = self._mapping(v, shape.key, shape.value, path)
-        memo[key] = (out, path)
+        self.datas[pos] = out
         return out
 
     def _mapping(self, v: dict[Any, Any], key_shape: Shape, value_shape: Shape, path: Path) -> Any:
@@ -323,17 +339,18 @@ class _ToData:
     def _wrapper(self, v: Any, t: type, annotated: type | None, inner: Shape, path: Path) -> Any:
         """A ConfigScriptList/Dict: plain when the annotation names exactly its class,
         else a marker naming the class."""
-        memo, key = self.memo, id(v)
-        if key in memo:
-            return self.again(key)
-        memo[key] = _BUSY
+        key = id(v)
+        pos = self.memo.get(key)
+        if pos is not None:
+            return self.met_again(pos)
+        pos = self.place(key, path)
         if isinstance(v, list):
-            payload: Any = self._items(v, inner, path, set(map(type, v)))
+            payload: Any = self._items(v, inner, path, _types(v))
         else:
             payload = self._mapping(v, inner.key, inner.value, path)
         plain = annotated is t and not (type(payload) is dict and TYPE in payload)
         out = payload if plain else {TYPE: _TARGETS.get(t) or _target(t), VALUE: payload}
-        memo[key] = (out, path)
+        self.datas[pos] = out
         return out
 
     def name_shared(self, roots: list[Any]) -> None:
@@ -343,9 +360,9 @@ class _ToData:
         path; ``roots`` (the data of each top-level conversion) is updated in place should a
         root be such a list."""
         namer = Namer(self.shared)
-        memo = self.memo
-        for memo_key in filter(self.again_keys.__contains__, memo):  # in document order
-            data, path = memo[memo_key]
+        datas, paths = self.datas, self.paths
+        for pos in sorted(self.again):  # in document order
+            data, path = datas[pos], paths[pos]
             keys = []
             while path is not None:
                 path, key = path
@@ -426,8 +443,9 @@ def _make_converter(plan: Plan, cls: type, json: bool) -> Callable[..., Any]:
         "TARGET": plan.target, "GET": plan.values,
         "ATTRS": lambda obj: tuple(getattr(obj, n) for n in names_tuple),
     }
-    lines = ["memo = self.memo", "key = id(obj)", "if key in memo:",
-             "    return self.again(key)", "memo[key] = _BUSY"]
+    lines = ["memo = self.memo", "key = id(obj)", "pos = memo.get(key)", "if pos is not None:",
+             "    return self.met_again(pos)", "datas = self.datas", "memo[key] = pos = len(datas)",
+             "datas.append(_BUSY)", "self.paths.append(path)"]
     if fields:
         values = "".join(f"v{i}, " for i in range(len(fields)))
         if any(hasattr(type(inspect.getattr_static(cls, n, None)), "__set__") for n in names_tuple):
@@ -439,7 +457,7 @@ def _make_converter(plan: Plan, cls: type, json: bool) -> Callable[..., Any]:
         consts[f"F{i}"] = field
         lines += _field_lines(i, field, plain, json, consts)
     items = "".join(f", {f.name!r}: x{i}" for i, f in enumerate(fields))
-    lines += [f"out = {{{TARGET!r}: TARGET{items}}}", "memo[key] = (out, path)", "return out"]
+    lines += [f"out = {{{TARGET!r}: TARGET{items}}}", "datas[pos] = out", "return out"]
     source = (f"def make({', '.join(consts)}):\n    def convert(self, obj, path):\n"
               + "".join(f"        {line}\n" for line in lines) + "    return convert\n")
     space: dict[str, Any] = {}
@@ -498,7 +516,8 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
         within = f"self.written + len({v}) <= WRITE_BUDGET"
         if seq is list:  # as _list and _items make it (JSON: the list itself, nothing copied)
             branches.append((f"t is list and (id{i} := id({v})) not in memo and {items}", [
-                f"{x} = {v if json else f'list({v})'}", f"memo[id{i}] = ({x}, (path, {k}))"]))
+                f"{x} = {v if json else f'list({v})'}", f"memo[id{i}] = len(datas)",
+                f"datas.append({x})", f"self.paths.append((path, {k}))"]))
         elif seq is tuple and shape.list_as is tuple and shape.items is None:  # as _tuple
             branches.append((f"t is tuple and {items} and {within}", [
                 f"self.written += len({v})", f"{x} = {v if json else f'list({v})'}"]))
