@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import enum
 import json
+import os
 import pathlib
 import platform
 import random
@@ -136,13 +137,16 @@ def make_tree(n_nodes: int, seed: int = 0) -> Block:
     return Block(name="root", items=ConfigScriptList(root_items))
 
 
-def best(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
+def side_by_side(fns: list[Callable[[], Any]], repeat: int) -> list[float]:
+    """The best time of each function over ``repeat`` rounds, each round running every one
+    of them once in turn: a change in the machine's load falls on all of them alike."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for fn, own in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            own.append(time.perf_counter() - start)
+    return [min(own) for own in times]
 
 
 def constructor_recipe(tree: Any) -> list[tuple[type, dict[str, Any]]]:
@@ -206,17 +210,17 @@ def measure(n_nodes: int, repeat: int) -> list[tuple[str, str, float, float, flo
         ("json", "load"): lambda: from_json(json_text),
     }
     rows = []
-    for key, parts in floors.items():
-        floor = sum(best(part, repeat) for part in parts)
-        floor_paused = sum(best(paused(part), repeat) for part in parts)
-        rows.append((*key, best(ours_fns[key], repeat), floor, floor_paused))
+    for key, parts in floors.items():  # ours, the floor's parts and them paused, in turn
+        times = side_by_side([ours_fns[key], *parts, *map(paused, parts)], repeat)
+        floor, floor_paused = sum(times[1:1 + len(parts)]), sum(times[1 + len(parts):])
+        rows.append((*key, times[0], floor, floor_paused))
     # load_snapshot against from_yaml/from_json on the same text: the file layer's cost
     with tempfile.TemporaryDirectory() as folder:
         for fmt, text, load in (("yaml", yaml_text, from_yaml), ("json", json_text, from_json)):
             path = pathlib.Path(folder) / f"tree.{fmt}"
             path.write_text(text, encoding="utf-8")
-            floor = best(lambda: load(text), repeat)  # noqa: B023 - called right here
-            ours = best(lambda: load_snapshot(path), repeat)  # noqa: B023
+            ours, floor = side_by_side([lambda: load_snapshot(path),  # noqa: B023 - run here
+                                        lambda: load(text)], repeat)  # noqa: B023
             rows.append((fmt, "load_snapshot", ours, floor, floor))
     return rows
 
@@ -248,8 +252,11 @@ def main() -> None:
         text = (
             "# Snapshot serialization benchmark\n\n"
             "Measured by `python bench/serialize_bench.py --write` (best of "
-            f"{args.repeat} runs; Python {platform.python_version()}, PyYAML {yaml.__version__} "
-            f"with libyaml, {platform.machine()}).\n\n"
+            f"{args.repeat} rounds, each running ours and the floor once in turn, so that a "
+            "change in the machine's load falls on both alike; Python "
+            f"{platform.python_version()}, PyYAML {yaml.__version__} with libyaml, "
+            f"{platform.machine()}, {os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.1f} at the end).\n\n"
             "*floor*: PyYAML's C dumper / C safe loader, or `json.dumps` / `json.loads`, alone on "
             "the equivalent plain data with the same formatting options (JSON: compact, as "
             "`to_json` writes by default; `indent=` would send `json.dumps` to its pure-Python "
@@ -257,7 +264,8 @@ def main() -> None:
             "`load_snapshot(path)` against `from_yaml`/`from_json` on the same text (the floor "
             "columns): what finding, checking and reading the file adds. *ours*: `to_yaml`, `from_yaml`, `to_json`, "
             "`from_json` on the config tree (class resolution, type checks, shared nodes, "
-            "markers included). *floor* runs as users call it, with the cyclic garbage collector "
+            "markers included; `to_json` builds JSON-ready data in one pass and hands it to "
+            "`json.dumps`, so its ratio is that pass over the encoder's own time). *floor* runs as users call it, with the cyclic garbage collector "
             "on; ours pauses the collector while it works (a third of PyYAML's time on a big "
             "tree goes to it). *floor, GC paused too* measures the floor on equal terms, so the "
             "last ratio shows what is left once that gain is taken out; the YAML dump gain that "

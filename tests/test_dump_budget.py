@@ -73,3 +73,16 @@ def test_the_budget_counts_values_across_the_whole_dump(monkeypatch: pytest.Monk
         to_data(Leaf(anything=[shared] * 25))
     assert err.value.path == "anything.24"
     assert dump.WRITE_BUDGET < WRITE_BUDGET  # the patched budget was the one in force
+
+
+@pytest.mark.parametrize("write", [to_yaml, to_json, to_data])
+def test_a_flat_tuple_field_counts_against_the_budget_too(
+    monkeypatch: pytest.MonkeyPatch, write: Any
+) -> None:
+    """``shape: tuple[int, ...]`` takes the per-class converter's fast branch: it is counted
+    there too, against the budget in force when it runs."""
+    monkeypatch.setattr(dump, "WRITE_BUDGET", 1_000)
+    assert len(write(Leaf(shape=tuple(range(990))))) > 0  # and the two values of its pair
+    with pytest.raises(ConfigError, match="refusing to write more than 1,000") as err:
+        write(Node(children=[Leaf(shape=tuple(range(600))), Leaf(shape=tuple(range(600)))]))
+    assert err.value.path == "children.1.shape"
