@@ -403,15 +403,13 @@ def _replace(roots: list[Any], keys: list[Any], old: Any, new: Any) -> None:
 def _put_id(d: dict[str, Any], name: str) -> None:
     """``_id_`` into a mapping, in place: right after its ``_target_``/``_type_`` (the first
     key), else first."""
-    items = list(d.items())
+    rest = d.copy()
     d.clear()
-    if items and items[0][0] in (TARGET, TYPE):
-        d[items[0][0]] = items[0][1]
-        d[ID] = name
-        d.update(items[1:])
-    else:
-        d[ID] = name
-        d.update(items)
+    first = next(iter(rest), None)
+    if first == TARGET or first == TYPE:
+        d[first] = rest[first]  # stays first when ``rest`` sets it again
+    d[ID] = name
+    d.update(rest)
 
 
 # ------------------------------------------------------------ per-class converters (generated)
@@ -509,6 +507,13 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
     if field.check is None:  # Any: a list or dict, as value writes it
         branches.append(("t is list", _named(k, f"{x} = self._list({v}, S{i}.item, (path, {k}))")))
         branches.append(("t is dict", _named(k, f"{x} = self._dict({v}, S{i}, (path, {k}))")))
+    if shape is ANY:  # an enum, a Path, a tuple or a set: as value writes it, without a call
+        branches += [
+            ("(kind := _KINDS.get(t)) is _ENUM",
+             [f"{x} = {{{TYPE!r}: _TARGETS.get(t) or _target(t), {VALUE!r}: {v}._name_}}"]),
+            ("kind is _PATH", [f"{x} = {{{TYPE!r}: 'path', {VALUE!r}: str({v})}}"]),
+            ("kind is _TUPLE", _named(k, f"{x} = self._tuple({v}, ANY, (path, {k}))")),
+            ("kind is _SET", _named(k, f"{x} = self._set({v}, t, ANY, (path, {k}))"))]
     seq, leaves = field.seq, field.leaves
     if seq is not None and (leaves <= plain or leaves <= _NUMBERS):  # plain scalars inside
         consts[f"L{i}"] = leaves
