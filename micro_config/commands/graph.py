@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .diff import diff_data, entries, tag, walk_items
+from ..snapshot.format import AGAIN, FIRST, LEAF, walk
+from .diff import children, diff_data, entries, tag, walk_items
 from .report import render
 
 EXAMPLES = """\
@@ -58,7 +59,8 @@ class Graph:
 
 
 def build(tree: Any) -> Graph:
-    """The graph of normalised data: one node per distinct node, an edge per place."""
+    """The graph of normalised data: one node per distinct node, an edge per place (the
+    format's one walk over data, ``format.walk``: iterative, each node expanded once)."""
     shared = _shared(tree)
     graph = Graph([], [], {}, tree)
 
@@ -75,32 +77,37 @@ def build(tree: Any) -> Graph:
         graph.by_data[id(value)] = node
         return node
 
-    root = new_node(tree, "")
-    kids = entries(tree)
-    # an explicit stack of iterators: depth-first in field order, no recursion limit
-    stack = [(root, iter(walk_items(kids) if kids is not None else ()), "", "")]
-    while stack:
-        owner, items, prefix, path = stack[-1]
-        item = next(items, None)
-        if item is None:
-            stack.pop()
+    def expand(value: Any) -> Any:
+        """What the walk opens: the root, nodes, and plain containers held once that are
+        not short dicts of plain values (those are listed inline, key by key)."""
+        kids = entries(value)
+        if kids is None or not (value is tree or is_node(value) or not _is_leafy(value)):
+            return None
+        return walk_items(kids)
+
+    # each opened place (the walk's linked path, kept alive) -> the node its entries are
+    # listed in, the key prefix inside that node, and its dotted path
+    opened: dict[int, tuple[Any, Node, str, str]] = {}
+    for where, value, what in walk(tree, expand):
+        if where is None:
+            opened[id(None)] = (None, new_node(tree, ""), "", "")
             continue
-        key, child = item
+        _, owner, prefix, path = opened[id(where[0])]
+        key = where[1]
         rel = f"{prefix}.{key}" if prefix else key
-        where = f"{path}.{key}" if path else key
-        if is_node(child):
-            known = graph.by_data.get(id(child))
-            target = known if known is not None else new_node(child, where)
+        here = f"{path}.{key}" if path else key
+        if is_node(value):
+            known = graph.by_data.get(id(value))
+            target = known if known is not None else new_node(value, here)
             graph.edges.append((owner.id, target.id, rel))
-            inner = entries(child)
-            if known is None and inner is None:  # a shared list of plain values
-                target.lines.append(("value", render(child, LEAF_WIDTH)))
+            if known is None and what is LEAF:  # a shared list of plain values
+                target.lines.append(("value", render(value, LEAF_WIDTH)))
             elif known is None:
-                stack.append((target, iter(walk_items(inner)), "", where))
-        elif entries(child) is not None and not _is_leafy(child):
-            stack.append((owner, iter(walk_items(entries(child))), rel, where))  # held once: inline
+                opened[id(where)] = (where, target, "", here)
+        elif what is FIRST:  # a container held once: its entries listed in the owner
+            opened[id(where)] = (where, owner, rel, here)
         else:
-            owner.lines.append((rel, render(child, LEAF_WIDTH)))
+            owner.lines.append((rel, render(value, LEAF_WIDTH)))
     return graph
 
 
@@ -113,21 +120,17 @@ def _is_leafy(value: Any) -> bool:
 
 
 def _shared(tree: Any) -> set[int]:
-    """Ids of the containers reached from more than one place (each walked once)."""
+    """Ids of the containers reached from more than one place (each walked once), plain lists
+    and dicts of plain values included."""
     seen: set[int] = set()
     shared: set[int] = set()
-    todo = [tree]
-    while todo:
-        value = todo.pop()
-        if type(value) is not dict and type(value) is not list:
-            continue
-        if id(value) in seen:
+    for _, value, what in walk(tree, children):
+        if what is AGAIN:
             shared.add(id(value))
-            continue
-        seen.add(id(value))
-        kids = entries(value)
-        if kids is not None:
-            todo.extend(child for _, child in walk_items(kids))
+        elif what is LEAF and (type(value) is dict or type(value) is list):
+            if id(value) in seen:
+                shared.add(id(value))
+            seen.add(id(value))
     return shared
 
 
