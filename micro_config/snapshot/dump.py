@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import math
 import pathlib
 from collections.abc import Callable
 from typing import Any
@@ -106,6 +107,11 @@ def _finite(v: Any) -> bool:
 Path = tuple[Any, Any] | None  # (parent path, key) linked to the root: the place of a value
 
 
+# JSON: the float marker of a nan/inf, one object per spelling (JSON-ready data is written,
+# never changed, and thrown away: a marker may stand at many places)
+_MARKERS = {repr(x): float_marker(x) for x in (math.nan, math.inf, -math.inf)}
+
+
 def _types(v: list[Any]) -> set[type] | None:
     """The set of the item types of a list, or None when its first item is no plain scalar
     (a list of nodes, say: its items are written one by one anyway)."""
@@ -182,7 +188,7 @@ class _ToData:
         if t in self.plain:
             return v
         if t is float:  # JSON only
-            return v if v - v == 0 else float_marker(v)
+            return v if v - v == 0 else _MARKERS[repr(v)]
         if t is list:
             return self._list(v, shape.item, path)
         if t is dict:
@@ -478,7 +484,7 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
     fits = (lambda t: True) if field.check is None else exact.__contains__
     branches: list[tuple[str, list[str]]] = []
     if json and fits(float):  # floats first: a float field mostly holds floats
-        branches.append(("t is float", [f"{x} = {v} if {v} - {v} == 0 else float_marker({v})"]))
+        branches.append(("t is float", [f"{x} = {v} if {v} - {v} == 0 else _MARKERS[repr({v})]"]))
     direct = [name for t, name in ((float, "float"), (str, "str"), (int, "int"), (bool, "bool"),
                                    (_NoneType, "_NoneType")) if t in plain and fits(t)]
     if direct:
