@@ -6,12 +6,11 @@ naming the fields and where they are.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
 from typing import Any
 
 from ..errors import ConfigError, did_you_mean
 from ..plan import Field, Plan
-from .format import TYPE, VALUE
+from .format import FIRST, container_children, path_text, walk
 
 
 class Drift:
@@ -50,22 +49,10 @@ class Drift:
             self.defaulted.setdefault((cls, name), []).append((id(d), name))
 
     def _paths(self, root: Any) -> dict[int, str]:
-        """The path of every mapping in the parsed data (only computed when there is drift)."""
-        paths: dict[int, str] = {}
-        todo: list[tuple[Any, str]] = [(root, "")]
-        while todo:
-            d, path = todo.pop()
-            if type(d) is not dict and type(d) is not list or id(d) in paths:
-                continue  # a shared list or dict is walked once: alias bombs stay linear
-            paths[id(d)] = path
-            items: Iterable[tuple[Any, Any]] = d.items() if type(d) is dict else enumerate(d)
-            for k, v in items:
-                if k != VALUE or type(d) is not dict or TYPE not in d:
-                    v_path = f"{path}.{k}" if path else str(k)
-                else:
-                    v_path = path
-                todo.append((v, v_path))
-        return paths
+        """The path of every mapping and list in the parsed data, where it is first met (the
+        format's one walk over data; only computed when there is drift)."""
+        return {id(d): path_text(where) for where, d, what in walk(root, container_children)
+                if what is FIRST}
 
     def warn(self, root: Any) -> None:
         """One warning per class and kind of drift, naming the fields and where they are."""

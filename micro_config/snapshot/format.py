@@ -94,7 +94,7 @@ def child_key(parent: dict[str, Any], key: str) -> str | None:
 Path = tuple[Any, Any] | None  # (parent path, key) linked to the root (None): O(1) per step
 Children = Callable[[Any], Iterable[tuple[Any, Any]] | None]
 
-FIRST, AGAIN, LEAF = "first", "again", "leaf"  # what walk() says of each value it yields
+FIRST, AGAIN, LEAF, LEFT = "first", "again", "leaf", "left"  # what walk() says of a value
 
 
 def path_text(path: Path) -> str:
@@ -119,17 +119,32 @@ def data_children(d: Any) -> Iterable[tuple[Any, Any]] | None:
     return None
 
 
+def container_children(d: Any) -> list[tuple[Any, Any]] | None:
+    """:func:`data_children` without the plain values: for walks that only look at mappings
+    and lists (they are not yielded as leaves one by one)."""
+    kids = data_children(d)
+    if kids is None:
+        return None
+    return [(k, v) for k, v in kids if type(v) is dict or type(v) is list]
+
+
 _EXIT = object()
 
 
 def walk(
-    data: Any, children: Children = data_children, key: Callable[[Any], Any] = id
+    data: Any,
+    children: Children = data_children,
+    key: Callable[[Any], Any] = id,
+    *,
+    leave: bool = False,
 ) -> Iterator[tuple[Path, Any, str]]:
     """Every value of normalised data as ``(path, value, what)``, depth-first in document order,
     iteratively (no recursion limit): ``what`` is FIRST for a mapping/list expanded here, AGAIN
     for one met before (shared: its contents are not walked twice, so an alias bomb is linear),
     LEAF for a value ``children`` gives nothing for (a key of None adds no path segment).
-    ``children`` may return a lazy iterable: it is only iterated at a FIRST place.
+    ``children`` may return a lazy iterable: it is only iterated at a FIRST place. With
+    ``leave=True`` a FIRST value is yielded once more, as LEFT, after all that is inside it
+    (so a walk can work children before parents).
 
     "Met before" compares ``key(value)``: identity, or for the diff's walk over pairs of
     trees, the identities of both members of a pair. A container holding itself is a
@@ -141,7 +156,10 @@ def walk(
     while stack:
         value, path, depth = pop()
         if value is _EXIT:
-            open_.discard(path)
+            ident, path, value = path
+            open_.discard(ident)
+            if leave:
+                yield path, value, LEFT
             continue
         kids = children(value)
         if kids is None:
@@ -158,7 +176,7 @@ def walk(
         seen.add(ident)
         open_.add(ident)
         yield path, value, FIRST
-        push((_EXIT, ident, 0))
+        push((_EXIT, (ident, path, value), 0))
         depth += 1
         for k, v in reversed(list(kids)):
             push((v, path if k is None else (path, k), depth))

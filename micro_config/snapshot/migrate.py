@@ -26,7 +26,7 @@ from functools import partial
 from typing import Any
 
 from ..errors import ConfigError, MalformedFileError, short_repr
-from .format import TARGET, TYPE, VALUE
+from .format import FIRST, LEFT, TARGET, container_children, path_text, walk
 
 VERSIONS = "versions"  # the document key of the table
 Step = Callable[[dict[str, Any]], "dict[str, Any] | None"]
@@ -117,22 +117,8 @@ def _check_step(cls: type, from_version: int) -> None:
 def versions_table(data: Any) -> dict[str, int]:
     """``{_target_: version}`` of every versioned class in just-dumped normalised ``data``,
     sorted by name (one pass over the distinct dicts and lists; the classes are imported)."""
-    names: set[str] = set()
-    seen: set[int] = set()
-    todo = [data]
-    while todo:
-        d = todo.pop()
-        t = type(d)
-        if (t is not dict and t is not list) or id(d) in seen:
-            continue
-        seen.add(id(d))
-        if t is dict:
-            target = d.get(TARGET)
-            if type(target) is str:
-                names.add(target)
-            todo.extend(d.values())
-        else:
-            todo.extend(d)
+    names = {d[TARGET] for _, d, what in walk(data, container_children)
+             if what is FIRST and type(d) is dict and type(d.get(TARGET)) is str}
     found = {}
     for name in names:
         cls = _imported_class(name)
@@ -199,55 +185,12 @@ def read_table(table: Any) -> dict[str, int]:
     return table
 
 
-class _Places:
-    """Where each visited dict/list was first met: its parent's index and its key, so a path is
-    only spelled out for an error."""
-
-    def __init__(self) -> None:
-        self.parent: list[int] = []
-        self.key: list[Any] = []
-
-    def add(self, parent: int, key: Any) -> int:
-        self.parent.append(parent)
-        self.key.append(key)
-        return len(self.parent) - 1
-
-    def path(self, index: int) -> str:
-        parts = []
-        while index > 0:
-            if self.key[index] is not None:
-                parts.append(str(self.key[index]))
-            index = self.parent[index]
-        return ".".join(reversed(parts))
-
-
-def _post_order(tree: Any) -> tuple[list[tuple[dict[str, Any], int]], _Places]:
-    """Every distinct node mapping (a dict with a ``_target_``) with its first place, children
-    before parents; each dict/list is visited once (linear with sharing)."""
-    out: list[tuple[dict[str, Any], int]] = []
-    places = _Places()
-    seen: set[int] = set()
-    todo: list[tuple[Any, int, bool]] = [(tree, places.add(-1, None), False)]
-    while todo:
-        d, place, leaving = todo.pop()
-        if leaving:
-            out.append((d, place))
-            continue
-        if id(d) in seen:
-            continue
-        seen.add(id(d))
-        if type(d) is dict:
-            if type(d.get(TARGET)) is str:
-                todo.append((d, place, True))
-            marker = TYPE in d
-            kids = [(k, v) for k, v in d.items() if type(v) is dict or type(v) is list]
-            for k, v in reversed(kids):
-                todo.append((v, places.add(place, None if marker and k == VALUE else k), False))
-        else:
-            kids = [(k, v) for k, v in enumerate(d) if type(v) is dict or type(v) is list]
-            for k, v in reversed(kids):
-                todo.append((v, places.add(place, k), False))
-    return out, places
+def _post_order(tree: Any) -> list[tuple[dict[str, Any], Any]]:
+    """Every distinct node mapping (a dict with a ``_target_``) with its first place (the walk's
+    linked path), children before parents: the format's one walk over data, linear with
+    sharing."""
+    return [(d, where) for where, d, what in walk(tree, container_children, leave=True)
+            if what is LEFT and type(d) is dict and type(d.get(TARGET)) is str]
 
 
 def migrate_tree(
@@ -258,7 +201,7 @@ def migrate_tree(
     (None when unknown: such a node is left for the loader to report)."""
     versions = read_table(table)
     done = Migrated()
-    nodes, places = _post_order(tree)
+    nodes = _post_order(tree)
     classes: dict[str, tuple[type | None, bool]] = {}
     for d, _ in nodes:
         name = d[TARGET]
@@ -272,7 +215,7 @@ def migrate_tree(
         cls, renamed = classes[name]
         if cls is None:
             continue
-        _migrate_node(d, name, cls, renamed, versions.get(name, 1), partial(places.path, place), done)
+        _migrate_node(d, name, cls, renamed, versions.get(name, 1), partial(path_text, place), done)
     return done
 
 
