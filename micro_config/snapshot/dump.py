@@ -8,13 +8,16 @@ depends on its field's annotation: see ``plan.Shape``.
 
 from __future__ import annotations
 
+import collections.abc
 import enum
 import inspect
 import math
 import pathlib
+import typing
 from collections.abc import Callable
 from typing import Any
 
+from ..convert import strip, unwrap_optional
 from ..errors import ConfigError, WrongTypeError, short_repr
 from ..plan import ANY, PLANS, Field, Plan, Shape, plan_of, target_name
 from ..script import ConfigScriptDict, ConfigScriptList
@@ -449,7 +452,7 @@ def _make_converter(plan: Plan, cls: type, json: bool) -> Callable[..., Any]:
     }
     lines = ["memo = self.memo", "key = id(obj)", "pos = memo.get(key)", "if pos is not None:",
              "    return self.met_again(pos)", "datas = self.datas", "memo[key] = pos = len(datas)",
-             "datas.append(_BUSY)", "self.paths.append(path)"]
+             "datas.append(_BUSY)", "paths = self.paths", "paths.append(path)"]
     if fields:
         values = "".join(f"v{i}, " for i in range(len(fields)))
         if any(hasattr(type(inspect.getattr_static(cls, n, None)), "__set__") for n in names_tuple):
@@ -528,7 +531,7 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
         if seq is list:  # as _list and _items make it (JSON: the list itself, nothing copied)
             branches.append((f"t is list and (id{i} := id({v})) not in memo and {items}", [
                 f"{x} = {v if json else f'list({v})'}", f"memo[id{i}] = len(datas)",
-                f"datas.append({x})", f"self.paths.append((path, {k}))"]))
+                f"datas.append({x})", f"paths.append((path, {k}))"]))
         elif seq is tuple and shape.list_as is tuple and shape.items is None:  # as _tuple
             branches.append((f"t is tuple and {items} and {within}", [
                 f"self.written += len({v})", f"{x} = {v if json else f'list({v})'}"]))
@@ -537,6 +540,15 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
                 "try:", f"    {x} = sorted({v})", "except TypeError:  # mixed types: _set's order",
                 *("    " + line for line in _generic_lines(i, field, consts)),
                 "else:", f"    self.written += len({v})"]))
+    scalar = _scalar_values(field.annotation)
+    if scalar is not None:  # dict[str, float], say: as _dict and _mapping make it
+        consts[f"V{i}"] = frozenset({scalar})
+        finite = "" if scalar in plain else f" and _finite({v}.values())"
+        branches.append((
+            f"t is dict and (id{i} := id({v})) not in memo and _STR.issuperset(map(type, {v})) "
+            f"and RESERVED.isdisjoint({v}) and V{i}.issuperset(map(type, {v}.values())){finite}",
+            [f"{x} = dict({v})", f"memo[id{i}] = len(datas)", f"datas.append({x})",
+             f"paths.append((path, {k}))"]))
     generic = _generic_lines(i, field, consts)
     if not branches:
         return [f"t = type({v})", *generic] if field.check is not None else generic
@@ -545,6 +557,18 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
         lines.append(("if " if n == 0 else "elif ") + cond + ":")
         lines += ["    " + line for line in body]
     return [*lines, "else:", *("    " + line for line in generic)]
+
+
+def _scalar_values(annotation: Any) -> type | None:
+    """``C`` when the annotation is ``dict[str, C]`` (or a Mapping, or Optional) with ``C`` one
+    of str, int, float, bool: a dict of str keys and values of type exactly ``C`` fits it."""
+    ann, _ = unwrap_optional(annotation)
+    args = typing.get_args(ann)
+    if (typing.get_origin(ann) not in (dict, collections.abc.Mapping, collections.abc.MutableMapping)
+            or len(args) != 2 or strip(args[0]) is not str):
+        return None
+    value = strip(args[1])
+    return value if value in (str, int, float, bool) else None
 
 
 def _generic_lines(i: int, field: Field, consts: dict[str, Any]) -> list[str]:
