@@ -130,3 +130,26 @@ def test_a_field_name_is_data_never_code() -> None:
     obj = odd()
     setattr(obj, forged, 7)
     assert json.loads(to_json(obj))[forged] == 7  # the name was written as a key, nothing ran
+
+
+def test_a_list_or_dict_field_held_once_or_twice() -> None:
+    """A field value that no other place holds skips the memo (one strong reference); one the
+    tree holds twice is shared, however the second place reaches it; a reference from outside
+    the tree changes nothing in the text."""
+    table = {"a": 1}
+    weights = [0.5, 2.0]
+    twice = Node(children=ConfigScriptList([Leaf(table=table, weights=weights),
+                                            Leaf(table=table, weights=weights)]))
+    text = to_json(twice)
+    assert text.count('"_ref_"') == 2 and '"_type_":"list"' in text
+    back = from_json(text)
+    assert back.children[0].table is back.children[1].table
+    assert back.children[0].weights is back.children[1].weights
+    assert to_json(back) == text
+    once = Leaf(table={"a": 1}, weights=[0.5, 2.0])
+    held = Leaf(table=table, weights=weights)  # also held by the variables above
+    assert to_json(once) == to_json(held) and "_id_" not in to_json(held)
+    leaf = Leaf(table={"b": 2}, weights=[1.5])
+    data = to_data(leaf)  # data given out: copies, never the tree's own containers
+    assert data["table"] == {"b": 2} and data["table"] is not leaf.table
+    assert data["weights"] == [1.5] and data["weights"] is not leaf.weights

@@ -12,7 +12,9 @@ import collections.abc
 import enum
 import inspect
 import math
+import operator
 import pathlib
+import sys
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -441,6 +443,28 @@ def _converter(cls: type, json: bool) -> Callable[..., Any]:
     return found[1]
 
 
+def _alone() -> int:
+    """What ``sys.getrefcount`` says, inside a converter, of a field value that only its
+    node's ``__dict__`` holds: the values read as the converters read them. A list the tree
+    holds at another place too has one strong reference more (that place), so one that this
+    count allows is met once and needs no memo entry (a list of plain scalars has no cycle)."""
+    space: dict[str, Any] = {}
+    exec("def probe(obj):\n    v0, v1, = GET(obj.__dict__)\n    return getrefcount(v1)\n",  # noqa: S102
+         {"GET": operator.itemgetter("a", "b"), "getrefcount": sys.getrefcount}, space)
+    probe = _Probe()
+    probe.a, probe.b = 0, []
+    return space["probe"](probe)
+
+
+class _Probe:
+    a: Any
+    b: Any
+
+
+_ALONE = _alone()
+getrefcount = sys.getrefcount
+
+
 def _make_converter(plan: Plan, cls: type, json: bool) -> Callable[..., Any]:
     """``convert(conv, obj, path)``: the data of a node of ``cls`` (memoised by identity)."""
     plain = _JSON_SCALARS if json else _SCALARS
@@ -529,9 +553,12 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
         items = f"L{i}.issuperset(map(type, {v}))" + ("" if leaves <= plain else f" and _finite({v})")
         within = f"self.written + len({v}) <= WRITE_BUDGET"
         if seq is list:  # as _list and _items make it (JSON: the list itself, nothing copied)
+            made = v if json else f"list({v})"
+            branches.append((f"t is list and getrefcount({v}) <= _ALONE and {items}", [
+                f"{x} = {made}"]))  # held by this field alone: met once, no memo entry
             branches.append((f"t is list and (id{i} := id({v})) not in memo and {items}", [
-                f"{x} = {v if json else f'list({v})'}", f"memo[id{i}] = len(datas)",
-                f"datas.append({x})", f"paths.append((path, {k}))"]))
+                f"{x} = {made}", f"memo[id{i}] = len(datas)", f"datas.append({x})",
+                f"paths.append((path, {k}))"]))
         elif seq is tuple and shape.list_as is tuple and shape.items is None:  # as _tuple
             branches.append((f"t is tuple and {items} and {within}", [
                 f"self.written += len({v})", f"{x} = {v if json else f'list({v})'}"]))
@@ -543,12 +570,14 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
     scalar = _scalar_values(field.annotation)
     if scalar is not None:  # dict[str, float], say: as _dict and _mapping make it
         consts[f"V{i}"] = frozenset({scalar})
-        finite = "" if scalar in plain else f" and _finite({v}.values())"
-        branches.append((
-            f"t is dict and (id{i} := id({v})) not in memo and _STR.issuperset(map(type, {v})) "
-            f"and RESERVED.isdisjoint({v}) and V{i}.issuperset(map(type, {v}.values())){finite}",
-            [f"{x} = dict({v})", f"memo[id{i}] = len(datas)", f"datas.append({x})",
-             f"paths.append((path, {k}))"]))
+        fits = (f"_STR.issuperset(map(type, {v})) and RESERVED.isdisjoint({v}) and "
+                f"V{i}.issuperset(map(type, {v}.values()))"
+                + ("" if scalar in plain else f" and _finite({v}.values())"))
+        branches.append((f"t is dict and getrefcount({v}) <= _ALONE and {fits}", [
+            f"{x} = {v if json else f'dict({v})'}"]))  # alone: no memo entry, never gets an id
+        branches.append((f"t is dict and (id{i} := id({v})) not in memo and {fits}", [
+            f"{x} = dict({v})", f"memo[id{i}] = len(datas)", f"datas.append({x})",
+            f"paths.append((path, {k}))"]))
     generic = _generic_lines(i, field, consts)
     if not branches:
         return [f"t = type({v})", *generic] if field.check is not None else generic
