@@ -355,14 +355,18 @@ class _ToData:
         if pos is not None:
             return self.met_again(pos)
         pos = self.place(key, path)
+        out = self.unwrapped(v, t, annotated, inner, path)
+        self.datas[pos] = out
+        return out
+
+    def unwrapped(self, v: Any, t: type, annotated: type | None, inner: Shape, path: Path) -> Any:
+        """The data of a ConfigScriptList/Dict, without a memo entry: see :meth:`_wrapper`."""
         if isinstance(v, list):
             payload: Any = self._items(v, inner, path, _types(v))
         else:
             payload = self._mapping(v, inner.key, inner.value, path)
         plain = annotated is t and not (type(payload) is dict and TYPE in payload)
-        out = payload if plain else {TYPE: _TARGETS.get(t) or _target(t), VALUE: payload}
-        self.datas[pos] = out
-        return out
+        return payload if plain else {TYPE: _TARGETS.get(t) or _target(t), VALUE: payload}
 
     def name_shared(self, roots: list[Any]) -> None:
         """JSON: ``_id_`` on the first place of every shared object (in document order, the
@@ -535,6 +539,8 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
         if wrapper is not None and issubclass(wrapper, ConfigScriptList | ConfigScriptDict):
             consts[c], consts[f"K{i}"] = wrapper, field.check
             surely = "" if field.check is None else f" and K{i}({v})"
+            branches.append((f"t is {c} and getrefcount({v}) <= _ALONE{surely}",  # held here alone
+                             _named(k, f"{x} = self.unwrapped({v}, {c}, {c}, {inner}, (path, {k}))")))
             branches.append((f"t is {c}{surely}",  # as value writes it
                              _named(k, f"{x} = self._wrapper({v}, {c}, {c}, {inner}, (path, {k}))")))
     if field.check is None:  # Any: a list or dict, as value writes it
