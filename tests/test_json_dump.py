@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from micro_config import (
+    ConfigError,
     ConfigScriptDict,
     ConfigScriptList,
     from_json,
@@ -153,3 +154,23 @@ def test_a_list_or_dict_field_held_once_or_twice() -> None:
     data = to_data(leaf)  # data given out: copies, never the tree's own containers
     assert data["table"] == {"b": 2} and data["table"] is not leaf.table
     assert data["weights"] == [1.5] and data["weights"] is not leaf.weights
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_wrapper_held_by_one_node_or_by_two(indent: int | None) -> None:
+    shared = ConfigScriptList([Leaf(name="s")])
+    tree = Node(children=ConfigScriptList([Node(children=shared), Node(children=shared),
+                                           Node(children=ConfigScriptList([Leaf()]))]))
+    text = to_json(tree, indent=indent)
+    back = from_json(text)
+    first, second, third = back.children
+    assert first.children is second.children and third.children is not first.children
+    assert to_json(back, indent=indent) == text
+
+
+def test_a_wrapper_holding_itself_is_a_cycle() -> None:
+    loop = ConfigScriptList()
+    loop.append(loop)
+    with pytest.raises(ConfigError, match="cycle") as err:
+        to_json(Node(children=loop))
+    assert err.value.path == "children.0"
