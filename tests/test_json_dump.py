@@ -19,8 +19,10 @@ from micro_config import (
     load_snapshot,
     save_snapshot,
     to_json,
+    to_yaml,
 )
 from micro_config.plan import clear_plans
+from micro_config.snapshot import dump
 from micro_config.snapshot.dump import to_data
 from micro_config.snapshot.emit import json_text
 from micro_config.snapshot.files import read_meta
@@ -174,3 +176,24 @@ def test_a_wrapper_holding_itself_is_a_cycle() -> None:
     with pytest.raises(ConfigError, match="cycle") as err:
         to_json(Node(children=loop))
     assert err.value.path == "children.0"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees())
+def test_skipping_the_memo_for_values_held_once_changes_no_text(tree: Node) -> None:
+    """The dump leaves out of its memo what only one place holds (sys.getrefcount against
+    counts calibrated at import); with every count at 0 everything is memoised: same texts."""
+    texts = (to_json(tree), to_json(tree, indent=2), to_yaml(tree))
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("_ALONE", "_IN_LIST", "_IN_DICT", "_IN_FIELD"):
+            patch.setattr(dump, name, 0)
+        assert (to_json(tree), to_json(tree, indent=2), to_yaml(tree)) == texts
+
+
+def test_the_calibrated_counts_see_a_second_holder() -> None:
+    shared = Leaf(name="twice")
+    tree = Node(children=ConfigScriptList([shared, Node(named=ConfigScriptDict(a=shared)),
+                                           Node(first=shared)]))
+    back = from_json(to_json(tree))
+    assert back.children[0] is back.children[1].named["a"] is back.children[2].first
+    assert min(dump._IN_LIST, dump._IN_DICT, dump._IN_FIELD, dump._ALONE) >= 2

@@ -9,6 +9,7 @@ depends on its field's annotation: see ``plan.Shape``.
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import enum
 import inspect
 import math
@@ -261,7 +262,7 @@ class _ToData:
             try:
                 conv = convs.get(t)  # a config node of a class met before
                 if conv is not None:
-                    out.append(conv(self, x, (path, index)))
+                    out.append(conv(self, x, (path, index), _IN_LIST))
                 else:
                     out.append(self.value(x, item, (path, index)))
             except ConfigError as exc:
@@ -331,7 +332,7 @@ class _ToData:
                 try:
                     conv = convs.get(t)  # a config node of a class met before
                     if conv is not None:
-                        out[k] = conv(self, x, (path, k))
+                        out[k] = conv(self, x, (path, k), _IN_DICT)
                     else:
                         out[k] = self.value(x, value_shape, (path, k))
                 except ConfigError as exc:
@@ -467,10 +468,14 @@ class _Probe:
 
 _ALONE = _alone()
 getrefcount = sys.getrefcount
+_IN_LIST = _IN_DICT = _IN_FIELD = 0  # see _calibrate (0: always memoised)
 
 
 def _make_converter(plan: Plan, cls: type, json: bool) -> Callable[..., Any]:
-    """``convert(conv, obj, path)``: the data of a node of ``cls`` (memoised by identity)."""
+    """``convert(conv, obj, path, alone=0)``: the data of a node of ``cls``, memoised by
+    identity unless ``sys.getrefcount(obj)`` is at most ``alone``: the count, calibrated for
+    the caller's own way of reaching it (:func:`_calibrate`), of a node only its container
+    holds, which the tree cannot reach again (nor contain it: a cycle is one more reference)."""
     plain = _JSON_SCALARS if json else _SCALARS
     fields = list(plan.fields.values())
     names_tuple = plan.names
@@ -478,9 +483,12 @@ def _make_converter(plan: Plan, cls: type, json: bool) -> Callable[..., Any]:
         "TARGET": plan.target, "GET": plan.values,
         "ATTRS": lambda obj: tuple(getattr(obj, n) for n in names_tuple),
     }
-    lines = ["memo = self.memo", "key = id(obj)", "pos = memo.get(key)", "if pos is not None:",
-             "    return self.met_again(pos)", "datas = self.datas", "memo[key] = pos = len(datas)",
-             "datas.append(_BUSY)", "paths = self.paths", "paths.append(path)"]
+    lines = ["memo, datas, paths = self.memo, self.datas, self.paths",
+             "if getrefcount(obj) > alone:",
+             "    key = id(obj)", "    pos = memo.get(key)", "    if pos is not None:",
+             "        return self.met_again(pos)", "    memo[key] = pos = len(datas)",
+             "    datas.append(_BUSY)", "    paths.append(path)",
+             "else:", "    pos = -1"]
     if fields:
         values = "".join(f"v{i}, " for i in range(len(fields)))
         if any(hasattr(type(inspect.getattr_static(cls, n, None)), "__set__") for n in names_tuple):
@@ -492,8 +500,9 @@ def _make_converter(plan: Plan, cls: type, json: bool) -> Callable[..., Any]:
         consts[f"F{i}"] = field
         lines += _field_lines(i, field, plain, json, consts)
     items = "".join(f", {f.name!r}: x{i}" for i, f in enumerate(fields))
-    lines += [f"out = {{{TARGET!r}: TARGET{items}}}", "datas[pos] = out", "return out"]
-    source = (f"def make({', '.join(consts)}):\n    def convert(self, obj, path):\n"
+    lines += [f"out = {{{TARGET!r}: TARGET{items}}}", "if pos >= 0:", "    datas[pos] = out",
+              "return out"]
+    source = (f"def make({', '.join(consts)}):\n    def convert(self, obj, path, alone=0):\n"
               + "".join(f"        {line}\n" for line in lines) + "    return convert\n")
     space: dict[str, Any] = {}
     exec(compile(source, f"<dump of {target_name(cls)}>", "exec"), globals(), space)  # noqa: S102
@@ -529,7 +538,7 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
             body = [f"{x} = str({v})"]
         elif (_KINDS.get(t) or _kind(t)) is _NODE:
             body = _named(k, f"{x} = (self.convs.get({c}) or self.converter({c}))"
-                             f"(self, {v}, (path, {k}))")
+                             f"(self, {v}, (path, {k}), _IN_FIELD)")
         else:
             continue
         consts[c] = t
@@ -708,3 +717,39 @@ def document_text(config: Any, meta: dict[str, Any], fmt: str, version: int = 1)
             text = _written(yaml_text, doc, conv.shared, document=True)
         del conv, doc, meta_data, tree  # freed before the collector resumes (see _FREED)
     return text
+
+
+# ------------------------------------------------------------ calibration of the node counts
+
+
+@dataclasses.dataclass
+class _ProbeNode:
+    pass
+
+
+@dataclasses.dataclass
+class _ProbeHolder:
+    node: _ProbeNode
+
+
+def _calibrate() -> tuple[int, int, int]:
+    """What ``sys.getrefcount`` says, as a converter starts, of a node that only its list,
+    mapping or field holds, when reached by the very code that reaches nodes there (a stub
+    converter returns the count). The least over repeated runs (the interpreter specialises
+    code as it warms up): a node the tree holds at a second place has one reference more."""
+    space: dict[str, Any] = {}
+    exec("def stub(self, obj, path, alone=0):\n    return getrefcount(obj)\n",  # noqa: S102
+         {"getrefcount": sys.getrefcount}, space)
+    conv = _ToData()
+    conv.convs[_ProbeNode] = space["stub"]
+    holder = _make_converter(plan_of(_ProbeHolder), _ProbeHolder, False)
+    counts: tuple[list[int], list[int], list[int]] = ([], [], [])
+    for _ in range(32):
+        conv.memo.clear()
+        counts[0].extend(conv._items([_ProbeNode()], ANY, None, None))
+        counts[1].extend(conv._mapping({"k": _ProbeNode()}, ANY, ANY, None).values())
+        counts[2].append(holder(conv, _ProbeHolder(_ProbeNode()), None)["node"])
+    return min(counts[0]), min(counts[1]), min(counts[2])
+
+
+_IN_LIST, _IN_DICT, _IN_FIELD = _calibrate()
