@@ -1,9 +1,20 @@
-"""Config tree -> normalised data (docs/format.md), and the ``to_data``/``to_yaml``/``to_json``
-entry points.
+"""Config tree -> normalised data (docs/format.md), and the ``to_data``/``to_yaml``/``to_json``/
+``document_text`` entry points.
 
-:func:`to_data` turns the tree into plain dicts/lists/scalars in one walk (a shared node becomes
-one shared data object); ``emit`` writes that data as YAML or JSON. How a typed value is written
-depends on its field's annotation: see ``plan.Shape``.
+One pass (:class:`_ToData`) turns the tree into plain dicts/lists/scalars (a shared node becomes
+one shared data object); ``emit`` writes that data as YAML. For JSON the same pass makes
+JSON-ready data (nan/inf markers, ``_ref_`` at the later places of a shared object); then
+:meth:`_ToData.name_shared` puts ``_id_`` on the first places (a shared list gets its ``list``
+marker there) and ``json.dumps`` writes it: ``to_json``, ``to_json(indent=...)`` and JSON
+snapshot documents all take this one path. How a typed value is written depends on its field's
+annotation: see ``plan.Shape``.
+
+Each config class gets a generated converter (:func:`_make_converter`): straight-line code per
+field with fast branches for the exact types a field surely takes, and the generic check and
+``value`` otherwise. The identity rule (micro_config/tree.py) is kept with one shortcut: a
+node, list or dict that only one place of the tree holds (``sys.getrefcount``, against counts
+calibrated at import for each way a value is reached) cannot be met twice, so it gets no memo
+entry.
 """
 
 from __future__ import annotations

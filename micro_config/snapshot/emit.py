@@ -1,8 +1,10 @@
 """Normalised data -> YAML or JSON text (docs/format.md).
 
 YAML: libyaml events made here (readable anchors, no Python representer, strings quoted where
-any YAML 1.1/1.2 parser would read another type). JSON: ``_id_``/``_ref_`` on shared objects and
-markers for nan/inf, then ``json.dumps`` (compact, by its C encoder; ``indent=`` on request).
+any YAML 1.1/1.2 parser would read another type). JSON: ``json.dumps`` (compact, by its C
+encoder; ``indent=`` on request) of JSON-ready data: made by the dump in its one pass
+(:func:`encode_json`), or by :func:`json_text` from normalised data read back from a file
+(``show``, ``diff``: ``_id_``/``_ref_`` on shared objects and markers for nan/inf added here).
 Data nested past the format's depth limit is refused, so whatever is written reads back.
 """
 
@@ -323,19 +325,14 @@ def _not_utf8(x: Any) -> bool:
     return False
 
 
-def json_text(
-    data: Any, shared: set[int] | None = None, *, document: bool = False, indent: int | None = None
-) -> str:
-    """JSON text (RFC 8259) of normalised data; see :func:`yaml_text`. Compact (one line, by
-    ``json``'s C encoder) unless ``indent`` is given (its pure-Python encoder, about three times
-    slower); a snapshot document is written with ``indent=2`` (docs/format.md)."""
-    if document and indent is None:
-        indent = 2
+def json_text(data: Any, *, indent: int | None = None) -> str:
+    """JSON text (RFC 8259) of normalised data (``show``, ``diff``; sharing found by identity,
+    see :func:`yaml_text`). Compact (one line, by ``json``'s C encoder) unless ``indent`` is
+    given (its pure-Python encoder, about three times slower). A config tree is written by the
+    dump's own one pass instead (``dump.to_json``, :func:`encode_json`)."""
     with gc_paused():
-        writer = _Jsonable(shared_ids(data) if shared is None else shared)
-        if document and type(data) is dict:
-            ready: Any = {k: writer.value(v) for k, v in data.items()}
-        elif not writer.namer.shared:
+        writer = _Jsonable(shared_ids(data))
+        if not writer.namer.shared:
             ready = data  # nothing to add unless a nan/inf is met
             try:
                 return _dumps(ready, indent, data)
