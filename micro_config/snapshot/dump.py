@@ -294,9 +294,13 @@ class _ToData:
             out = self._items(v, shape.item, path, types)
         return out if shape.list_as is tuple else {TYPE: "tuple", VALUE: out}
 
-    def _set(self, v: set[Any] | frozenset[Any], t: type, shape: Shape, path: Path) -> Any:
+    def _set(self, v: set[Any] | frozenset[Any], t: type, shape: Shape, path: Path,
+             alone: bool = False) -> Any:
+        """A set/frozenset as a sorted list (a marker unless annotated so); ``alone``: a set
+        only one place holds, written without a memo entry."""
         plain = shape.list_as is t
-        if t is set:  # mutable: its identity can matter
+        memo = t is set and not alone  # mutable: its identity can matter
+        if memo:
             key = id(v)
             pos = self.memo.get(key)
             if pos is not None:
@@ -311,7 +315,7 @@ class _ToData:
             ordered = sorted(v, key=lambda x: (type(x).__name__, repr(x)))
         items = self._items(ordered, shape.item, path, types)
         out = items if plain else {TYPE: t.__name__, VALUE: items}
-        if t is set:
+        if memo:
             self.datas[pos] = out
         return out
 
@@ -563,15 +567,23 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
                              _named(k, f"{x} = self.unwrapped({v}, {c}, {c}, {inner}, (path, {k}))")))
             branches.append((f"t is {c}{surely}",  # as value writes it
                              _named(k, f"{x} = self._wrapper({v}, {c}, {c}, {inner}, (path, {k}))")))
+    alone = f"getrefcount({v}) <= _ALONE"  # held by this field alone: no memo entry
     if field.check is None:  # Any: a list or dict, as value writes it
-        branches.append(("t is list", _named(k, f"{x} = self._list({v}, S{i}.item, (path, {k}))")))
-        branches.append(("t is dict", _named(k, f"{x} = self._dict({v}, S{i}, (path, {k}))")))
+        branches += [
+            (f"t is list and {alone}",
+             _named(k, f"{x} = self._items({v}, S{i}.item, (path, {k}), _types({v}))")),
+            ("t is list", _named(k, f"{x} = self._list({v}, S{i}.item, (path, {k}))")),
+            (f"t is dict and {alone}",
+             _named(k, f"{x} = self._mapping({v}, S{i}.key, S{i}.value, (path, {k}))")),
+            ("t is dict", _named(k, f"{x} = self._dict({v}, S{i}, (path, {k}))"))]
     if shape is ANY:  # an enum, a Path, a tuple or a set: as value writes it, without a call
         branches += [
             ("(kind := _KINDS.get(t)) is _ENUM",
              [f"{x} = {{{TYPE!r}: _TARGETS.get(t) or _target(t), {VALUE!r}: {v}._name_}}"]),
             ("kind is _PATH", [f"{x} = {{{TYPE!r}: 'path', {VALUE!r}: str({v})}}"]),
             ("kind is _TUPLE", _named(k, f"{x} = self._tuple({v}, ANY, (path, {k}))")),
+            (f"kind is _SET and t is set and {alone}",
+             _named(k, f"{x} = self._set({v}, t, ANY, (path, {k}), True)")),
             ("kind is _SET", _named(k, f"{x} = self._set({v}, t, ANY, (path, {k}))"))]
     seq, leaves = field.seq, field.leaves
     if seq is not None and (leaves <= plain or leaves <= _NUMBERS):  # plain scalars inside
