@@ -589,7 +589,7 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
     if seq is not None and (leaves <= plain or leaves <= _NUMBERS):  # plain scalars inside
         consts[f"L{i}"] = leaves
         items = f"L{i}.issuperset(map(type, {v}))" + ("" if leaves <= plain else f" and _finite({v})")
-        within = f"self.written + len({v}) <= WRITE_BUDGET"
+        within = f"(w := self.written + len({v})) <= WRITE_BUDGET"
         if seq is list:  # as _list and _items make it (JSON: the list itself, nothing copied)
             made = v if json else f"list({v})"
             branches.append((f"t is list and getrefcount({v}) <= _ALONE and {items}", [
@@ -599,12 +599,12 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
                 f"paths.append((path, {k}))"]))
         elif seq is tuple and shape.list_as is tuple and shape.items is None:  # as _tuple
             branches.append((f"t is tuple and {items} and {within}", [
-                f"self.written += len({v})", f"{x} = {v if json else f'list({v})'}"]))
+                "self.written = w", f"{x} = {v if json else f'list({v})'}"]))
         elif seq is frozenset and shape.list_as is frozenset:  # as _set
             branches.append((f"t is frozenset and {items} and {within}", [
                 "try:", f"    {x} = sorted({v})", "except TypeError:  # mixed types: _set's order",
                 *("    " + line for line in _generic_lines(i, field, consts)),
-                "else:", f"    self.written += len({v})"]))
+                "else:", "    self.written = w"]))
     scalar = _scalar_values(field.annotation)
     if scalar is not None:  # dict[str, float], say: as _dict and _mapping make it
         consts[f"V{i}"] = frozenset({scalar})
