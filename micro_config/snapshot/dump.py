@@ -263,19 +263,19 @@ class _ToData:
         if types is not None and (types <= plain or (types <= _NUMBERS and _finite(v))):
             # JSON: a list/tuple of plain scalars is written as it is (the data is thrown away)
             return v if self.json and (type(v) is list or type(v) is tuple) else list(v)
-        out = []
-        convs = self.convs
+        out: list[Any] = []
+        append, convs = out.append, self.convs
         for index, x in enumerate(v):
             t = type(x)
             if t in plain:
-                out.append(x)
+                append(x)
                 continue
             try:
                 conv = convs.get(t)  # a config node of a class met before
                 if conv is not None:
-                    out.append(conv(self, x, (path, index), _IN_LIST))
+                    append(conv(self, x, (path, index), _IN_LIST))
                 else:
-                    out.append(self.value(x, item, (path, index)))
+                    append(self.value(x, item, (path, index)))
             except ConfigError as exc:
                 raise exc.under(index) from None
         return out
@@ -334,9 +334,10 @@ class _ToData:
         holding ``[key, value]`` pairs."""
         if _STR.issuperset(map(type, v)) and RESERVED.isdisjoint(v):
             plain = self.plain
-            types = set(map(type, v.values()))
-            if types <= plain or (types <= _NUMBERS and _finite(v.values())):
-                return dict(v)
+            if not v or type(next(iter(v.values()))) in _SCALARS:  # else nodes, say: one by one
+                types = set(map(type, v.values()))
+                if types <= plain or (types <= _NUMBERS and _finite(v.values())):
+                    return dict(v)
             out: dict[str, Any] = {}
             convs = self.convs
             for k, x in v.items():
