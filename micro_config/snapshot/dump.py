@@ -563,9 +563,14 @@ def _field_lines(i: int, field: Field, plain: frozenset[type], json: bool,
     for c, wrapper, inner in ((f"W{i}", shape.list_as, f"S{i}.item"), (f"D{i}", shape.dict_as, f"S{i}")):
         if wrapper is not None and issubclass(wrapper, ConfigScriptList | ConfigScriptDict):
             consts[c], consts[f"K{i}"] = wrapper, field.check
-            surely = "" if field.check is None else f" and K{i}({v})"
+            bare = strip(unwrap_optional(field.annotation)[0]) is wrapper  # no item types
+            surely = "" if field.check is None or bare else f" and K{i}({v})"
+            if wrapper is shape.list_as:  # its items, as unwrapped makes them (a plain list)
+                alone_body = _named(k, f"{x} = self._items({v}, {inner}, (path, {k}), _types({v}))")
+            else:
+                alone_body = _named(k, f"{x} = self.unwrapped({v}, {c}, {c}, {inner}, (path, {k}))")
             branches.append((f"t is {c} and getrefcount({v}) <= _ALONE{surely}",  # held here alone
-                             _named(k, f"{x} = self.unwrapped({v}, {c}, {c}, {inner}, (path, {k}))")))
+                             alone_body))
             branches.append((f"t is {c}{surely}",  # as value writes it
                              _named(k, f"{x} = self._wrapper({v}, {c}, {c}, {inner}, (path, {k}))")))
     alone = f"getrefcount({v}) <= _ALONE"  # held by this field alone: no memo entry
