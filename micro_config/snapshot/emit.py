@@ -199,10 +199,12 @@ def _emit_checked(events: list[Any], data: Any) -> str:
 
 def yaml_text(data: Any, shared: set[int] | None = None, *, document: bool = False) -> str:
     """YAML text of normalised data. With ``document=True`` the top-level mapping's keys
-    (``micro_config``, ``meta``, ``config``) add nothing to anchor names."""
+    (``micro_config``, ``meta``, ``config``) add nothing to anchor names; the mapping itself
+    counts as a level of depth, as the reader counts it."""
     with gc_paused():
         writer = _Events(shared_ids(data) if shared is None else shared)
         if document and type(data) is dict:
+            writer.deeper()
             writer.out.append(writer.map_start)
             for k, v in data.items():
                 writer.out.append(_str_event(k))
@@ -298,8 +300,9 @@ def _ready_children(d: Any) -> Any:
 
 
 def _check_ready(ready: Any) -> None:
-    """``format.check_data`` for JSON-ready data: no cycle, no nesting past the limit."""
-    for _ in walk(ready, _ready_children):
+    """``format.check_data`` for JSON-ready data being written: no cycle, no nesting past the
+    limit (a writer's ConfigError)."""
+    for _ in walk(ready, _ready_children, writing=True):
         pass
 
 

@@ -137,6 +137,7 @@ def walk(
     key: Callable[[Any], Any] = id,
     *,
     leave: bool = False,
+    writing: bool = False,
 ) -> Iterator[tuple[Path, Any, str]]:
     """Every value of normalised data as ``(path, value, what)``, depth-first in document order,
     iteratively (no recursion limit): ``what`` is FIRST for a mapping/list expanded here, AGAIN
@@ -148,7 +149,8 @@ def walk(
 
     "Met before" compares ``key(value)``: identity, or for the diff's walk over pairs of
     trees, the identities of both members of a pair. A container holding itself is a
-    ConfigError at its path, and so is nesting past :data:`DEPTH_LIMIT`."""
+    ConfigError at its path, and so is nesting past :data:`DEPTH_LIMIT`: a MalformedFileError
+    for data read from a file, a plain ConfigError with ``writing=True`` (data being written)."""
     seen: set[Any] = set()
     open_: set[Any] = set()  # containers on the current path: meeting one again is a cycle
     stack: list[tuple[Any, Any, int]] = [(data, None, 0)]
@@ -168,11 +170,12 @@ def walk(
         ident = key(value)
         if ident in seen:
             if ident in open_:
-                raise MalformedFileError("cycle: this node contains itself", path_text(path))
+                kind = ConfigError if writing else MalformedFileError
+                raise kind("cycle: this node contains itself", path_text(path))
             yield path, value, AGAIN
             continue
         if depth >= DEPTH_LIMIT:
-            raise depth_error().under(path_text(path))
+            raise depth_error(writing=writing).under(path_text(path))
         seen.add(ident)
         open_.add(ident)
         yield path, value, FIRST

@@ -117,7 +117,7 @@ def _check_step(cls: type, from_version: int) -> None:
 def versions_table(data: Any) -> dict[str, int]:
     """``{_target_: version}`` of every versioned class in just-dumped normalised ``data``,
     sorted by name (one pass over the distinct dicts and lists; the classes are imported)."""
-    names = {d[TARGET] for _, d, what in walk(data, container_children)
+    names = {d[TARGET] for _, d, what in walk(data, container_children, writing=True)
              if what is FIRST and type(d) is dict and type(d.get(TARGET)) is str}
     found = {}
     for name in names:

@@ -290,6 +290,8 @@ def _parse_json(text: str | bytes) -> Any:
         raise _json_duplicate(text) from None
     except RecursionError:
         raise depth_error() from None
+    except ConfigError:  # the depth measured by check_data: as it is
+        raise
     except ValueError as exc:  # an integer past Python's int <-> text limit
         line = _long_number_line(text)
         raise MalformedFileError(f"malformed JSON{line}: {_cut_text(exc)}") from None
