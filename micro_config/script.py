@@ -83,9 +83,10 @@ class _UnrollState:
     Staleness, in time linear in the tree: each config records its own state when its ``unroll``
     body returns (one shallow look at its fields); when the top-level ``unroll`` (one not called
     from inside another) ends, every value those configs hold that is not recorded yet (their
-    containers, the configs they did not unroll) is recorded with what is below it, each once
-    (tree.each_once, skipping what is recorded). When a top-level ``unroll`` starts, its tree is
-    compared with what was recorded (one walk). Nested calls (cache hits) cost one lookup.
+    containers, the configs they did not unroll) is recorded with what is below it, each once,
+    level by level (:meth:`record_pending`). When a top-level ``unroll`` starts, its tree is
+    compared with what was recorded (one walk, tree.each_once). Nested calls (cache hits) cost
+    one lookup.
     """
 
     __slots__ = ("table", "depth", "pending")
