@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from micro_config import ConfigError, from_json, from_yaml, to_json, to_yaml
-from micro_config.snapshot import dump
+from micro_config.snapshot import converters
 from micro_config.snapshot.dump import to_data
 from tests.configs_field_kinds import Leaf, Node
 
@@ -66,7 +66,7 @@ def test_shared_tuples_within_the_budget_are_written_in_full_and_round_trip() ->
 
 
 def test_the_budget_counts_values_across_the_whole_dump(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dump, "WRITE_BUDGET", 100_000)  # the default takes a while to reach
+    monkeypatch.setattr(converters, "WRITE_BUDGET", 100_000)  # the default takes a while to reach
     shared = tuple_bomb(10)  # writes 2**12 - 2 values: within the budget, alone or 24 times
     assert to_data(Leaf(anything=[shared] * 24))["anything"][23]["_type_"] == "tuple"
     with pytest.raises(ConfigError, match="refusing to write more than 100,000") as err:
@@ -80,7 +80,7 @@ def test_a_flat_tuple_field_counts_against_the_budget_too(
 ) -> None:
     """``shape: tuple[int, ...]`` takes the per-class converter's fast branch: it is counted
     there too, against the budget in force when it runs."""
-    monkeypatch.setattr(dump, "WRITE_BUDGET", 1_000)
+    monkeypatch.setattr(converters, "WRITE_BUDGET", 1_000)
     assert len(write(Leaf(shape=tuple(range(990))))) > 0  # and the two values of its pair
     with pytest.raises(ConfigError, match="refusing to write more than 1,000") as err:
         write(Node(children=[Leaf(shape=tuple(range(600))), Leaf(shape=tuple(range(600)))]))

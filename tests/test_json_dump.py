@@ -22,7 +22,7 @@ from micro_config import (
     to_yaml,
 )
 from micro_config.plan import clear_plans
-from micro_config.snapshot import dump
+from micro_config.snapshot import converters, dump
 from micro_config.snapshot.dump import to_data
 from micro_config.snapshot.emit import json_text
 from micro_config.snapshot.files import read_meta
@@ -185,8 +185,9 @@ def test_skipping_the_memo_for_values_held_once_changes_no_text(tree: Node) -> N
     counts calibrated at import); with every count at 0 everything is memoised: same texts."""
     texts = (to_json(tree), to_json(tree, indent=2), to_yaml(tree))
     with pytest.MonkeyPatch.context() as patch:
-        for name in ("_ALONE", "_IN_LIST", "_IN_DICT", "_IN_FIELD"):
-            patch.setattr(dump, name, 0)
+        for module, name in ((converters, "ALONE"), (converters, "IN_FIELD"),
+                             (dump, "_IN_LIST"), (dump, "_IN_DICT")):
+            patch.setattr(module, name, 0)
         assert (to_json(tree), to_json(tree, indent=2), to_yaml(tree)) == texts
 
 
@@ -196,4 +197,4 @@ def test_the_calibrated_counts_see_a_second_holder() -> None:
                                            Node(first=shared)]))
     back = from_json(to_json(tree))
     assert back.children[0] is back.children[1].named["a"] is back.children[2].first
-    assert min(dump._IN_LIST, dump._IN_DICT, dump._IN_FIELD, dump._ALONE) >= 2
+    assert min(dump._IN_LIST, dump._IN_DICT, converters.IN_FIELD, converters.ALONE) >= 2
