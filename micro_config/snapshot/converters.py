@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections.abc
 import enum
-import inspect
 import math
 import operator
 import pathlib
@@ -32,6 +31,7 @@ from ..convert import strip, unwrap_optional
 from ..errors import ConfigError  # noqa: F401 - the generated code raises and catches it
 from ..plan import ANY, PLANS, Field, Plan, plan_of, target_name
 from ..script import ConfigScriptDict, ConfigScriptList
+from ..tree import fields_live_in_dict
 from .emit import float_marker
 from .format import RESERVED, TARGET, TYPE, VALUE  # noqa: F401 - RESERVED: in the generated code
 
@@ -201,7 +201,7 @@ def make_converter(plan: Plan, cls: type, json: bool) -> Callable[..., Any]:
              "else:", "    pos = -1"]
     if fields:
         values = "".join(f"v{i}, " for i in range(len(fields)))
-        if any(hasattr(type(inspect.getattr_static(cls, n, None)), "__set__") for n in names_tuple):
+        if not fields_live_in_dict(cls, names_tuple):
             lines.append(f"{values}= ATTRS(obj)")  # a property, a slot: getattr
         else:  # one C call; getattr when there is no __dict__ or a field is missing from it
             lines += ["try:", f"    {values}= GET(obj.__dict__)",
