@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from inspect import getattr_static
 from itertools import compress
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from .errors import ConfigError
@@ -206,33 +206,6 @@ def each_once(root: Any, skip: Any = ()) -> Iterator[tuple[Any, tuple[Any, ...]]
         todo.extend(compress(inner, map(kind_of, map(type, inner))))
 
 
-def _mapping_own(value: Any) -> tuple[Any, ...]:
-    return (len(value), *value, *value.values())
-
-
-class _OwnGetters(dict):
-    """class -> the function giving a memoised value's own state (see :func:`own_state`)."""
-
-    def __missing__(self, cls: type) -> Callable[[Any], tuple[Any, ...]]:
-        kind = _kind(cls)
-        get: Callable[[Any], tuple[Any, ...]]
-        if kind == NODE:
-            names = field_names(cls)
-            if len(names) >= 2:
-                get = attrgetter(*names)  # one C call; AttributeError for a field not set yet
-            else:
-                get = lambda value: tuple(getattr(value, name) for name in names)  # noqa: E731
-        elif kind == SEQUENCE or kind == WRAPPED_SEQUENCE:
-            get = tuple
-        else:
-            get = _mapping_own
-        self[cls] = get
-        return get
-
-
-own_getter = _OwnGetters().__getitem__
-
-
 def values_getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """The values of ``names`` from a mapping (an instance ``__dict__``, a parsed mapping), as
     a tuple in one C call; KeyError if one is missing. The one such getter (plan uses it)."""
@@ -250,8 +223,8 @@ def fields_live_in_dict(cls: type, names: tuple[str, ...]) -> bool:
 
 class _FieldsFromDict(dict):
     """class -> :func:`values_getter` of all its fields, for its instance ``__dict__`` (about
-    half the cost of :func:`own_getter`'s ``getattr`` per field), or None when a field may not
-    live there (see :func:`fields_live_in_dict`)."""
+    half the cost of a ``getattr`` per field), or None when a field may not live there (see
+    :func:`fields_live_in_dict`)."""
 
     def __missing__(self, cls: type) -> Callable[[dict[str, Any]], tuple[Any, ...]] | None:
         get = None
@@ -264,23 +237,29 @@ class _FieldsFromDict(dict):
 
 
 fields_from_dict = _FieldsFromDict().__getitem__
-"""``fields_from_dict(cls)(value.__dict__)``: the fast form of ``own_getter(cls)(value)`` for
-the hot path (the unroll wrapper); None for a class it cannot serve, KeyError for a field not
-set yet: then :func:`own_state`."""
+"""``fields_from_dict(cls)(value.__dict__)``: a node's field values, as :func:`own_state` reads
+them (the unroll wrapper calls it inline, on its hot path); None for a class it cannot serve,
+KeyError for a field not set yet: then :func:`own_state`'s slow form."""
 
 
 def own_state(value: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """A memoised value's own state, as :func:`each_once` yields it, and the children it descends
-    into: a node's field values, a sequence's items, a mapping's length, keys, then values (it
-    descends into the values). Defined here once: the unroll staleness record uses it too
-    (``own_getter(type(value))(value)`` is the fast form; it raises AttributeError on a node
-    with a field ``__post_init__`` has not set yet, whose own state is its fields that are set)."""
-    try:
-        own = own_getter(type(value))(value)
-    except AttributeError:
-        own = tuple(c for _, c in children(value))
-    kind = _kind(type(value))
-    return own, (tuple(value.values()) if kind == MAPPING or kind == WRAPPED_MAPPING else own)
+    into: a node's field values (those set: a field ``__post_init__`` has not set yet is left
+    out), a sequence's items, a mapping's length, keys, then values (it descends into the
+    values). Defined here once: the unroll staleness record uses it too."""
+    cls = type(value)
+    kind = _kind(cls)
+    if kind == NODE:
+        try:
+            own = fields_from_dict(cls)(value.__dict__)  # type: ignore[misc]
+        except (TypeError, KeyError, AttributeError):  # a property or slot, a field not set
+            own = tuple(c for _, c in children(value))
+        return own, own
+    if kind == SEQUENCE or kind == WRAPPED_SEQUENCE:
+        own = tuple(value)
+        return own, own
+    inner = tuple(value.values())
+    return (len(value), *value, *inner), inner
 
 
 def descendant_nodes(root: Any) -> Iterator[Any]:
