@@ -32,7 +32,7 @@ from .format import (
 )
 from .gcpause import gc_paused, recursion_room
 from .migrate import VERSIONS, migrate_tree, resolver_lookup
-from .parse import _parse_json, _parse_yaml, parse_json, parse_yaml
+from .parse import parse_json, parse_json_unchecked, parse_yaml, parse_yaml_unchecked
 from .resolve import Resolver
 
 __all__ = ["FORMAT_VERSION", "from_data", "from_json", "from_yaml", "parse_json", "parse_yaml"]
@@ -334,7 +334,7 @@ def from_yaml(
 ) -> Any:
     """Rebuild a config tree from YAML text (see :func:`from_data`)."""
     with gc_paused():  # one pause; the parsed data is freed before the collector runs again
-        return from_data(_parse_yaml(text), cls, allow_modules=allow_modules, strict=strict)
+        return from_data(parse_yaml_unchecked(text), cls, allow_modules=allow_modules, strict=strict)
 
 
 def from_json(
@@ -346,4 +346,4 @@ def from_json(
 ) -> Any:
     """Rebuild a config tree from JSON text (see :func:`from_data`)."""
     with gc_paused():  # one pause; the parsed data is freed before the collector runs again
-        return from_data(_parse_json(text), cls, allow_modules=allow_modules, strict=strict)
+        return from_data(parse_json_unchecked(text), cls, allow_modules=allow_modules, strict=strict)

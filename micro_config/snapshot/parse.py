@@ -168,8 +168,9 @@ def _check_yaml_depth(text: str | bytes) -> None:
 # ------------------------------------------------------------------ YAML
 
 
-def _parse_yaml(text: str | bytes) -> Any:
-    """YAML text -> data, errors worded with their line (no cycle check: the builder has one)."""
+def parse_yaml_unchecked(text: str | bytes) -> Any:
+    """YAML text -> data, errors worded with their line: :func:`parse_yaml` without its walk for
+    cycles and depth, for the loader, whose builder checks both as it goes."""
     import yaml
 
     _check_yaml_depth(text)
@@ -211,7 +212,7 @@ def parse_yaml(text: str | bytes) -> Any:
     """YAML text -> normalised data (safe loader; no class is imported; a cycle or nesting past
     the format's limit is refused)."""
     with gc_paused():
-        data = _parse_yaml(text)
+        data = parse_yaml_unchecked(text)
         check_data(data)
         return data
 
@@ -268,9 +269,10 @@ def _json_hook() -> Callable[[list[tuple[str, Any]]], Any]:
     return hook
 
 
-def _parse_json(text: str | bytes) -> Any:
-    """JSON text -> normalised data, errors worded with their line or path. The decoder may
-    nest DEPTH_LIMIT levels (its C recursion counts against the recursion limit)."""
+def parse_json_unchecked(text: str | bytes) -> Any:
+    """JSON text -> normalised data, errors worded with their line or path: :func:`parse_json`
+    without its walk for cycles, for the loader, whose builder checks them as it goes. The
+    decoder may nest DEPTH_LIMIT levels (its C recursion counts against the recursion limit)."""
     try:
         try:
             with recursion_room(DEPTH_LIMIT):
@@ -360,6 +362,6 @@ def parse_json(text: str | bytes) -> Any:
     """JSON text -> normalised data: ``_ref_`` resolved to the one shared object, ``_id_``
     removed, nan/inf markers turned back into floats. No class is imported."""
     with gc_paused():
-        data = _parse_json(text)
+        data = parse_json_unchecked(text)
         check_data(data)
         return data
