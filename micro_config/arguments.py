@@ -77,9 +77,6 @@ def _insert(result: Overrides, parts: list[str], value: Any, key: str) -> None:
     target[parts[-1]] = value
 
 
-_NULL_WORDS = {"~", "null", "Null", "NULL"}
-
-
 KEY_DEPTH_LIMIT = 1000  # dotted parts of one key (the snapshot format's depth limit too)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 VALUE_DEPTH_LIMIT = 100  # brackets a command-line value may nest (a config is flatter than that)
