@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,10 @@ for name, args, env, rank1_args in json.loads(sys.argv[1]):
     os.environ.update(env)
     mine = args + (rank1_args if os.environ["RANK"] == "1" else [])
     code = main(mine)
-    print(f"rank {os.environ['RANK']} {name}: exit {code}", flush=True)
+    # one write of the whole line: the ranks share stdout, and print() writes the text and its
+    # newline separately when the stream is unbuffered (PYTHONUNBUFFERED), so two ranks' lines
+    # could run together
+    os.write(1, f"rank {os.environ['RANK']} {name}: exit {code}\\n".encode())
 """
 
 
@@ -85,13 +89,15 @@ def job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Comp
     return root, out
 
 
+# not anchored to a line's start: rank 0's own output may end just before another rank's line
+EXIT_LINE = re.compile(r"rank (\d+) (\w+): exit (-?\d+)")
+
+
 def exits(out: subprocess.CompletedProcess[str]) -> dict[str, list[str]]:
     """Each phase's exit code by rank: ``{"run": ["0", "0"], ...}``."""
     found: dict[str, list[str]] = {}
-    for line in sorted(out.stdout.splitlines()):
-        if line.startswith("rank ") and ": exit " in line:
-            name, code = line.split(" ", 2)[2].split(": exit ")
-            found.setdefault(name, []).append(code)
+    for _, name, code in sorted(EXIT_LINE.findall(out.stdout)):
+        found.setdefault(name, []).append(code)
     return found
 
 
