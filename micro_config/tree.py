@@ -142,6 +142,7 @@ def expand(where: Any) -> Path:
 
 def _walk(root: Any, places: bool) -> Iterator[Any]:
     first: dict[int, Any] = {}
+    alive: list[Any] = []  # each memoised value met: its id stays its own (see each_once)
     on_path: set[int] = set()
     stack: list[Any] = [(root, None, None, None)]  # (value, where, parent, key)
     kinds = _KINDS
@@ -164,6 +165,7 @@ def _walk(root: Any, places: bool) -> Iterator[Any]:
                 yield Visit(expand(where), value, expand(first[ident]), parent, key)
             continue
         first[ident] = where
+        alive.append(value)
         kids = children(value)
         yield Visit(expand(where), value, None, parent, key) if places else (where, value, kids)
         on_path.add(ident)
@@ -182,6 +184,9 @@ def each_once(root: Any, skip: Any = ()) -> Iterator[tuple[Any, tuple[Any, ...]]
     kinds = _KINDS
     kind_of = kinds.__getitem__
     seen: set[int] = set()
+    # the values seen, kept alive while walking: a field read through a property may return a
+    # new object at each read, and one freed could hand its id to the next (taken for seen)
+    alive: list[Any] = []
     on_path: set[int] = set()
     todo = [root] if kinds[type(root)] else []
     while todo:
@@ -199,6 +204,7 @@ def each_once(root: Any, skip: Any = ()) -> Iterator[tuple[Any, tuple[Any, ...]]
         if ident in skip:
             continue
         seen.add(ident)
+        alive.append(value)
         own, inner = own_state(value)
         yield value, own
         on_path.add(ident)

@@ -118,3 +118,27 @@ class Dims(ConfigScript):
 
     def unroll(self, metaconfig: MetaConfig | None = None) -> Any:
         return self.dims
+
+
+@dataclass
+class Layers(ConfigScript):
+    """A tuple of nodes whose default is one tuple object, shared by every instance."""
+
+    layers: tuple[Leaf, ...] = (Leaf(name="default layer"),)
+
+    def unroll(self, metaconfig: MetaConfig | None = None) -> Any:
+        return [layer.unroll(metaconfig) for layer in self.layers]
+
+
+@dataclass
+class Computed(ConfigScript):
+    """A field read through a property that makes a new list at each read."""
+
+    seed: int = 0
+    rows: list[list[int]] = field(default_factory=list)
+
+    def unroll(self, metaconfig: MetaConfig | None = None) -> Any:
+        return self.rows
+
+
+Computed.rows = property(lambda self: [[self.seed]], lambda self, value: None)  # type: ignore[assignment]

@@ -6,6 +6,9 @@ import dataclasses
 import json
 import math
 import struct
+import subprocess
+import sys
+import textwrap
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -17,7 +20,18 @@ from hypothesis import strategies as st
 from micro_config import ConfigScriptDict, ConfigScriptList, from_json, from_yaml, to_json, to_yaml
 from micro_config.snapshot.dump import to_data
 from micro_config.snapshot.load import parse_json, parse_yaml
-from tests.configs_field_kinds import Color, Dims, Leaf, Level, MyList, Node, Point, WithDerived
+from tests.configs_field_kinds import (
+    Color,
+    Computed,
+    Dims,
+    Layers,
+    Leaf,
+    Level,
+    MyList,
+    Node,
+    Point,
+    WithDerived,
+)
 
 YAML_LOOKING = ["yes", "no", "on", "off", "y", "n", "true", "False", "1e3", "1.5", "null", "Null",
                 "", "~", "0x10", "0o17", "1_000", "-", "=", "<<", "*a", "&a", "!x", "- a", "a: b",
@@ -302,3 +316,62 @@ def test_a_plain_list_shared_by_two_list_fields_stays_shared() -> None:
         assert first.weights is second.weights is both.dims is both.widths is other.widths
         assert other.dims == [4] and other.dims is not first.weights
         assert dump(back) == text  # byte-identical
+
+
+def test_a_node_only_a_shared_tuple_holds_stays_one_node() -> None:
+    # a tuple is written in full at every place, so the node inside is met twice even though
+    # only the tuple holds it (the dump's "held in one place" shortcut must not apply)
+    defaults = Node(children=ConfigScriptList([Layers(), Layers()]))  # one class-level tuple
+    leaf = Leaf(name="only in the tuple")
+    held = (leaf,)
+    by_hand = Node(items=[held], other=held)
+    del leaf, held  # nothing but the tuple holds the leaf
+    for dump, load in ((to_yaml, from_yaml), (to_json, from_json)):
+        back = load(dump(defaults))
+        first, second = back.children
+        assert first.layers[0] is second.layers[0]
+        back = load(dump(by_hand))
+        assert back.items[0][0] is back.other[0] and back.other[0].name == "only in the tuple"
+        assert dump(back) == dump(by_hand)
+
+
+def test_new_objects_from_a_property_are_not_taken_for_one_another() -> None:
+    # each read makes a new list: one freed early could hand its id to the next (then written
+    # as an alias of the first)
+    tree = Node(items=[Computed(seed=i) for i in range(6)])
+    for dump, load in ((to_yaml, from_yaml), (to_json, from_json)):
+        text = dump(tree)
+        assert "*" not in text and "_ref_" not in text
+        assert [c.seed for c in load(text).items] == list(range(6))
+
+
+SHARING_UNDER_A_TRACER = """
+import sys
+
+def tracer(frame, event, arg):
+    frame.f_locals  # holds references to the frame's values while it runs
+    return tracer
+
+sys.settrace(tracer)
+import micro_config.snapshot.dump  # the reference counts are calibrated here
+sys.settrace(None)
+from micro_config import ConfigScriptList, from_json, from_yaml, to_json, to_yaml
+from tests.configs_field_kinds import Dims, Leaf, Node
+
+leaf, dims = Leaf(), [1, 2]
+tree = Node(children=ConfigScriptList([leaf, Dims(dims=dims, widths=dims)]), first=leaf)
+for dump, load in ((to_yaml, from_yaml), (to_json, from_json)):
+    back = load(dump(tree))
+    assert back.first is back.children[0], dump.__name__
+    assert back.children[1].dims is back.children[1].widths, dump.__name__
+print("ok")
+"""
+
+
+def test_sharing_is_kept_when_a_tracer_ran_at_import() -> None:
+    # a trace function that reads frame locals adds references while the dump calibrates its
+    # "held in one place" counts; counts too high would drop every shared value silently
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(SHARING_UNDER_A_TRACER)],
+                         capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

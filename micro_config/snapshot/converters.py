@@ -18,13 +18,14 @@ way a value is reached) cannot be met twice, so it gets no memo entry.
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import enum
 import math
 import operator
 import pathlib
 import sys
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..convert import strip, unwrap_optional
@@ -150,6 +151,21 @@ def converter_of(cls: type, json: bool) -> Callable[..., Any]:
     return found[1]
 
 
+@contextlib.contextmanager
+def untraced() -> Iterator[None]:
+    """No trace or profile function while reference counts are calibrated: one that reads a
+    frame's locals (a debugger, a tracer) holds references of its own, and a count calibrated
+    too high would take values the tree holds twice for values held once (sharing lost)."""
+    trace, profile = sys.gettrace(), sys.getprofile()
+    sys.settrace(None)
+    sys.setprofile(None)
+    try:
+        yield
+    finally:
+        sys.settrace(trace)
+        sys.setprofile(profile)
+
+
 def _alone() -> int:
     """What ``sys.getrefcount`` says, inside a converter, of a field value that only its
     node's ``__dict__`` holds: the values read as the converters read them. A list the tree
@@ -160,7 +176,8 @@ def _alone() -> int:
          {"GET": operator.itemgetter("a", "b"), "getrefcount": sys.getrefcount}, space)
     probe = _Probe()
     probe.a, probe.b = 0, []
-    return space["probe"](probe)
+    with untraced():
+        return min(space["probe"](probe) for _ in range(8))
 
 
 class _Probe:
@@ -191,7 +208,9 @@ def make_converter(plan: Plan, cls: type, json: bool) -> Callable[..., Any]:
     names_tuple = plan.names
     consts: dict[str, Any] = {
         "TARGET": plan.target, "GET": plan.values,
-        "ATTRS": lambda obj: tuple(getattr(obj, n) for n in names_tuple),
+        # a property may return a new object at each read: kept alive for the whole dump
+        # (self.kept), so that its id is not reused by another value while it is memoised
+        "ATTRS": lambda self, obj: self.kept(tuple(getattr(obj, n) for n in names_tuple)),
     }
     lines = ["memo, datas, paths = self.memo, self.datas, self.paths",
              "if getrefcount(obj) > alone:",
@@ -202,10 +221,10 @@ def make_converter(plan: Plan, cls: type, json: bool) -> Callable[..., Any]:
     if fields:
         values = "".join(f"v{i}, " for i in range(len(fields)))
         if not fields_live_in_dict(cls, names_tuple):
-            lines.append(f"{values}= ATTRS(obj)")  # a property, a slot: getattr
+            lines.append(f"{values}= ATTRS(self, obj)")  # a property, a slot: getattr
         else:  # one C call; getattr when there is no __dict__ or a field is missing from it
             lines += ["try:", f"    {values}= GET(obj.__dict__)",
-                      "except (AttributeError, KeyError):", f"    {values}= ATTRS(obj)"]
+                      "except (AttributeError, KeyError):", f"    {values}= ATTRS(self, obj)"]
     for i, field in enumerate(fields):
         consts[f"F{i}"] = field
         lines += _field_lines(i, field, plain, json, consts)

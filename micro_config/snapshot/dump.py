@@ -82,6 +82,13 @@ class _ToData:
         self.plain = JSON_SCALARS if json else SCALARS  # written as they are
         self.refs: list[tuple[dict[str, Any], int]] = []  # JSON: ref, id of the data it names
         self.convs: dict[type, Callable[..., Any]] = {}  # class -> its converter, this dump
+        self.alive: list[Any] = []  # values read through a property (see kept)
+
+    def kept(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``values``, kept alive until the dump ends: a node's field values read by
+        ``getattr`` (a property may make a new object at each read, and the memo is by id)."""
+        self.alive.append(values)
+        return values
 
     def converter(self, cls: type) -> Callable[..., Any]:
         """The generated converter of a config class (see :func:`converter_of`)."""
@@ -181,10 +188,14 @@ class _ToData:
         self.datas[pos] = out
         return out
 
-    def write_items(self, v: Any, item: Shape, path: Path, types: set[type] | None) -> list[Any]:
+    def write_items(self, v: Any, item: Shape, path: Path, types: set[type] | None,
+                    once: bool = True) -> list[Any]:
         """The data of ``v``'s items; ``types``: the set of their types (None: not all plain
-        scalars, see :func:`item_types`)."""
+        scalars, see :func:`item_types`); ``once``: ``v`` is written at one place only (a list,
+        a set's sorted copy), so a node that only ``v`` holds needs no memo entry. A tuple is
+        written in full at every place it is met, so its nodes always get one."""
         plain = self.plain
+        in_list = _IN_LIST if once else 0
         if types is not None and (types <= plain or (types <= NUMBERS and all_finite(v))):
             # JSON: a list/tuple of plain scalars is written as it is (the data is thrown away)
             return v if self.json and (type(v) is list or type(v) is tuple) else list(v)
@@ -198,7 +209,7 @@ class _ToData:
             try:
                 conv = convs.get(t)  # a config node of a class met before
                 if conv is not None:
-                    append(conv(self, x, (path, index), _IN_LIST))
+                    append(conv(self, x, (path, index), in_list))
                 else:
                     append(self.value(x, item, (path, index)))
             except ConfigError as exc:
@@ -216,7 +227,7 @@ class _ToData:
                 except ConfigError as exc:
                     raise exc.under(index) from None
         else:
-            out = self.write_items(v, shape.item, path, types)
+            out = self.write_items(v, shape.item, path, types, once=False)
         return out if shape.list_as is tuple else {TYPE: "tuple", VALUE: out}
 
     def write_set(self, v: set[Any] | frozenset[Any], t: type, shape: Shape, path: Path,
@@ -483,12 +494,17 @@ def _calibrate() -> tuple[int, int, int]:
     conv.convs[_ProbeNode] = space["stub"]
     holder = make_converter(plan_of(_ProbeHolder), _ProbeHolder, False)
     counts: tuple[list[int], list[int], list[int]] = ([], [], [])
+    with converters.untraced():
+        _probe(conv, holder, counts)
+    return min(counts[0]), min(counts[1]), min(counts[2])
+
+
+def _probe(conv: _ToData, holder: Callable[..., Any], counts: tuple[list[int], ...]) -> None:
     for _ in range(32):
         conv.memo.clear()
         counts[0].extend(conv.write_items([_ProbeNode()], ANY, None, None))
         counts[1].extend(conv.write_mapping({"k": _ProbeNode()}, ANY, ANY, None).values())
         counts[2].append(holder(conv, _ProbeHolder(_ProbeNode()), None)["node"])
-    return min(counts[0]), min(counts[1]), min(counts[2])
 
 
 _IN_LIST = _IN_DICT = 0  # what the converters of nodes in a list / a mapping are told (0: memoise)
