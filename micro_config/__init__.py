@@ -9,7 +9,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .errors import ConfigError
+from .errors import (
+    ConfigError,
+    ConflictError,
+    MalformedFileError,
+    RefusedClassError,
+    UnknownFieldError,
+    WrongTypeError,
+)
 from .model_script import ConfigScriptModel, ModelConfigScript
 from .paths import convert_path
 from .script import (
@@ -47,6 +54,11 @@ _LAZY = {
 
 __all__ = [
     "ConfigError",
+    "ConflictError",
+    "MalformedFileError",
+    "RefusedClassError",
+    "UnknownFieldError",
+    "WrongTypeError",
     "ConfigScript",
     "ConfigScriptDict",
     "ConfigScriptList",

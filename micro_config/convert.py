@@ -255,17 +255,21 @@ def _convert_union(value: Any, ann: Any, path: str, loose: bool) -> Any:
     arms = typing.get_args(ann)
     if value is None and _NoneType in arms:
         return None
+    inside: list[_Mismatch] = []  # arms that took the value's shape and refused a part of it
     for arm in arms:  # an arm that takes the value as it is wins over any conversion
         try:
             return _convert(value, arm, path, False)
-        except _Mismatch:
-            pass
+        except _Mismatch as exc:
+            if exc.path != path:
+                inside.append(exc)
     if loose:
         for arm in arms:
             try:
                 return _convert(value, arm, path, True)
             except _Mismatch:
                 pass
+    if len(inside) == 1:  # one arm fits the shape (list[int] of list[int] | None): its words,
+        raise inside[0]  # at the part it refused (o.1)
     raise _Mismatch(ann, value, path)
 
 

@@ -53,7 +53,7 @@ class ConfigError(ValueError):
 
     def __init__(self, message: str, path: str = "") -> None:
         self.message = _cut(str(message), MESSAGE_LIMIT)
-        self.path = path
+        self.path = path if type(path) is str else str(path)  # an index given as an int
         super().__init__(self._render())
 
     def _render(self) -> str:

@@ -142,3 +142,16 @@ class Computed(ConfigScript):
 
 
 Computed.rows = property(lambda self: [[self.seed]], lambda self, value: None)  # type: ignore[assignment]
+
+
+@dataclass
+class Collections(ConfigScript):
+    """Sets, and lists inside a union: where an element is refused, the error names it."""
+
+    ints: set[int] = field(default_factory=set)
+    frozen: frozenset[int] = frozenset()
+    maybe: Optional[list[int]] = None  # noqa: UP045
+    either: list[int] | str = "x"
+
+    def unroll(self, metaconfig: MetaConfig | None = None) -> Any:
+        return self.ints

@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, UnknownFieldError, did_you_mean
 from ..plan import Field, Plan
 from .format import FIRST, container_children, path_text, walk
 
@@ -33,7 +33,7 @@ class Drift:
 
     def _unknown(self, cls: type, plan: Plan, key: Any, d: dict[Any, Any]) -> None:
         if self.strict:
-            raise ConfigError(
+            raise UnknownFieldError(
                 f"{cls.__qualname__} has no field {key!r}{did_you_mean(str(key), plan.names)}"
                 " (pass strict=False to drop fields the class no longer has)",
                 str(key),

@@ -30,6 +30,7 @@ from .format import (
     data_children,
     depth_error,
     find,
+    not_utf8,
     shared_ids,
     walk,
 )
@@ -309,23 +310,8 @@ def _check_ready(ready: Any) -> None:
 def _unwritable(data: Any) -> ConfigError:
     """The error for the first string (value or key) that UTF-8 cannot carry (a lone
     surrogate), found by the walk over the data: run only on that error."""
-
-    def bad(value: Any) -> bool:
-        keys = value if type(value) is dict else ()
-        return any(_not_utf8(x) for x in (value, *keys))
-
-    path = find(data, bad, _ready_children)
+    path = find(data, not_utf8, _ready_children)
     return ConfigError("text (a lone surrogate?) cannot be written as UTF-8", path or "")
-
-
-def _not_utf8(x: Any) -> bool:
-    if type(x) is not str:
-        return False
-    try:
-        x.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def json_text(data: Any, *, indent: int | None = None) -> str:

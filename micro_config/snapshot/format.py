@@ -44,12 +44,13 @@ def split_document(data: Any) -> tuple[Any, dict[str, Any] | None]:
     if "config" not in data:
         raise MalformedFileError("a snapshot document without its 'config:' block (a truncated file?)")
     version = data["micro_config"]
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # not true, 1.0 or "1"
         from ..errors import short_repr
 
+        what = "" if type(version) is int else f" (a {type(version).__name__}, not an integer)"
         raise MalformedFileError(
-            f"snapshot format version {short_repr(version)} is not supported (this micro_config "
-            f"reads version {FORMAT_VERSION})",
+            f"snapshot format version {short_repr(version)}{what} is not supported (this "
+            f"micro_config reads version {FORMAT_VERSION})",
             "micro_config",
         )
     meta = data.get("meta")
@@ -194,6 +195,18 @@ def check_data(data: Any) -> None:
 def shared_ids(data: Any) -> set[int]:
     """Ids of the dicts/lists reached more than once in ``data`` (for data not made here)."""
     return {id(v) for _, v, what in walk(data) if what is AGAIN}
+
+
+def not_utf8(value: Any) -> bool:
+    """A str (or a mapping with a str key) holding a lone surrogate, which UTF-8 cannot carry:
+    text JSON can spell (``"\\ud800"``) but no file of the format may hold."""
+    for x in (value, *value) if type(value) is dict else (value,):
+        if type(x) is str:
+            try:
+                x.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 def find(data: Any, test: Callable[[Any], bool], children: Children = data_children) -> str | None:

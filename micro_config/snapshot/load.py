@@ -13,8 +13,27 @@ import pathlib
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import ConfigError, WrongTypeError, did_you_mean, short_repr
-from ..plan import ANY, BUILD, CHECK, PLANS, SEQ, Shape, actions_of, plan_of, shape_of, via_dacite
+from ..errors import (
+    ConfigError,
+    MalformedFileError,
+    RefusedClassError,
+    WrongTypeError,
+    did_you_mean,
+    short_repr,
+)
+from ..plan import (
+    ANY,
+    BUILD,
+    CHECK,
+    PLANS,
+    SEQ,
+    Plan,
+    Shape,
+    actions_of,
+    plan_of,
+    shape_of,
+    via_dacite,
+)
 from ..script import ConfigScriptList
 from .drift import Drift
 from .format import (
@@ -62,7 +81,7 @@ class _Builder:
             hit = self.memo.get(key)
             if hit is not None:
                 if hit is _BUSY:
-                    raise ConfigError("cycle: this node contains itself")
+                    raise MalformedFileError("cycle: this node contains itself")
                 return hit
             self.memo[key] = _BUSY
             out = self._mapping(d, shape) if t is dict else self._list(d, shape)
@@ -96,7 +115,7 @@ class _Builder:
         value = table.get(d)
         if value is None:
             if issubclass(cls, enum.Enum):
-                raise ConfigError(
+                raise WrongTypeError(
                     f"{d!r} is not a member of {cls.__qualname__}{did_you_mean(d, table)}"
                 )
             value = table[d] = cls(d)
@@ -141,7 +160,7 @@ class _Builder:
     def _dict(self, d: dict[Any, Any], shape: Shape) -> Any:
         for reserved in (ID, REF, TARGET):
             if reserved in d:
-                raise ConfigError(f"{reserved!r} is reserved and not allowed here", reserved)
+                raise MalformedFileError(f"{reserved!r} is reserved and not allowed here", reserved)
         value, key = shape.value, shape.key
         out = {
             (k if key.str_as is None or type(k) is not str else self._str(k, key.str_as)): (
@@ -154,7 +173,7 @@ class _Builder:
 
     def _marker(self, d: dict[Any, Any], shape: Shape) -> Any:
         if len(d) != 2 or VALUE not in d:
-            raise ConfigError(
+            raise MalformedFileError(
                 f"a {TYPE} marker has exactly the keys {TYPE!r} and {VALUE!r}, not {sorted(d)}"
             )
         return self._marker_value(d[TYPE], d[VALUE], shape)
@@ -183,7 +202,7 @@ class _Builder:
         try:
             cls = self.resolve(kind, shape, marker=True)
         except ConfigError as exc:
-            raise ConfigError(exc.message, TYPE) from None
+            raise type(exc)(exc.message, TYPE) from None  # its kind kept
         if issubclass(cls, enum.Enum):
             self._expect(payload, str, cls.__qualname__)
             return self._str(payload, cls)
@@ -198,18 +217,22 @@ class _Builder:
         out = {}
         for index, pair in enumerate(payload):
             if type(pair) is not list or len(pair) != 2:
-                raise ConfigError(f"a dict marker holds [key, value] pairs, not {short_repr(pair)}", index)
+                raise MalformedFileError(f"a dict marker holds [key, value] pairs, not {short_repr(pair)}", str(index))
             k = self._child(pair[0], key, index)
             try:
+                if k in out:  # as a plain mapping's key given twice (parse refuses it)
+                    raise MalformedFileError(
+                        f"the key {short_repr(k)} is given twice (or equals an earlier key)", str(index)
+                    )
                 out[k] = self._child(pair[1], value, index)
             except TypeError:
-                raise ConfigError(f"unhashable dict key {short_repr(k)}", index) from None
+                raise WrongTypeError(f"unhashable dict key {short_repr(k)}", str(index)) from None
         return out
 
     @staticmethod
     def _expect(payload: Any, kind: type, what: str) -> None:
         if not isinstance(payload, kind):
-            raise ConfigError(f"a {what} marker holds a {kind.__name__}, not {short_repr(payload)}")
+            raise MalformedFileError(f"a {what} marker holds a {kind.__name__}, not {short_repr(payload)}")
 
     def _node(self, d: dict[Any, Any], cls: type) -> Any:
         plan = PLANS.get(cls) or plan_of(cls)
@@ -259,7 +282,11 @@ class _Builder:
             if type(v) not in f.exact and f.check is not None and not f.check(v):
                 slow = [k] if slow is None else [*slow, k]
         if slow is not None:
-            kwargs.update(via_dacite(plan, {k: kwargs[k] for k in slow}))
+            try:
+                kwargs.update(via_dacite(plan, {k: kwargs[k] for k in slow}))
+            except WrongTypeError:
+                self._refuse_in_file_order(plan, slow, d)
+                raise
         try:
             return cls(**kwargs)
         except ConfigError:
@@ -268,6 +295,16 @@ class _Builder:
             raise ConfigError(
                 f"building {cls.__qualname__} failed: {type(exc).__name__}: {exc}"
             ) from None
+
+
+    def _refuse_in_file_order(self, plan: Plan, names: list[str], d: dict[Any, Any]) -> None:
+        """A set field refused: its items checked again in the file's order (the rule
+        iterates the set, whose order is not the file's), so that the error names the index
+        the file has, as the command line does. Only on the way to an error."""
+        for k in names:
+            f, raw = plan.fields[k], d.get(k)
+            if type(raw) is list and f.shape.list_as in (set, frozenset):
+                f.load([self._child(x, f.shape.item, i) for i, x in enumerate(raw)], k)
 
 
 def _unhashable(items: list[Any], kind: type) -> ConfigError:
@@ -318,7 +355,7 @@ def from_data(
         except RecursionError:  # data that did not come through parse's depth check
             raise depth_error() from None
     if cls is not None and not isinstance(root, cls):
-        raise ConfigError(f"the file holds {short_repr(root)}, not a {cls.__qualname__}")
+        raise RefusedClassError(f"the file holds {short_repr(root)}, not a {cls.__qualname__}")
     builder.drift.warn(data)
     if migrated:
         migrated.warn()

@@ -29,6 +29,7 @@ from .format import (
     check_data,
     depth_error,
     find,
+    not_utf8,
     path_text,
     walk,
 )
@@ -276,12 +277,11 @@ def parse_json_unchecked(text: str | bytes) -> Any:
     try:
         try:
             with recursion_room(DEPTH_LIMIT):
-                return json.loads(text, object_pairs_hook=_json_hook())
+                data = json.loads(text, object_pairs_hook=_json_hook())
         except RecursionError:  # near the limit: read with room to spare, then measure
             with recursion_room(2 * DEPTH_LIMIT):
                 data = json.loads(text, object_pairs_hook=_json_hook())
             check_data(data)
-            return data
     except json.JSONDecodeError as exc:
         raise MalformedFileError(
             f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -297,6 +297,17 @@ def parse_json_unchecked(text: str | bytes) -> Any:
     except ValueError as exc:  # an integer past Python's int <-> text limit
         line = _long_number_line(text)
         raise MalformedFileError(f"malformed JSON{line}: {_cut_text(exc)}") from None
+    if _SURROGATE_ESCAPE[type(text)].search(text) is not None:  # (a pair is one character)
+        path = find(data, not_utf8)
+        if path is not None:
+            raise MalformedFileError(r"a lone surrogate (\ud800-\udfff) is not text UTF-8 can carry", path)
+    return data
+
+
+# a JSON escape of a surrogate, or (bytes: json decodes them with "surrogatepass") the UTF-8
+# form of one: the text may then hold a lone surrogate, which YAML and UTF-8 refuse
+_SURROGATE_ESCAPE = {str: re.compile(r"\\u[dD][89a-fA-F]"),
+                     bytes: re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")}
 
 
 def _long_number_line(text: str | bytes) -> str:

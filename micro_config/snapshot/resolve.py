@@ -15,7 +15,7 @@ import typing
 from typing import Any
 
 from ..convert import strip
-from ..errors import ConfigError, RefusedClassError, did_you_mean, short_repr
+from ..errors import MalformedFileError, RefusedClassError, did_you_mean, short_repr
 from ..plan import Shape, annotations_of
 from ..script import ConfigScript, ConfigScriptDict, ConfigScriptList
 
@@ -41,7 +41,7 @@ def _resolve_name(name: Any, allowed: tuple[str, ...]) -> Any:
     """The object a dotted name denotes. Found among imported modules without importing;
     otherwise a module is imported only when it lies inside ``allowed``."""
     if type(name) is not str:
-        raise ConfigError(f"a class name must be a string, not {short_repr(name)}")
+        raise MalformedFileError(f"a class name must be a string, not {short_repr(name)}")
     if len(name) > NAME_LIMIT:  # checked first: the prefix search below is quadratic in parts
         raise RefusedClassError(
             f"{short_repr(name)} is not a <module>.<Class> name (longer than {NAME_LIMIT} characters)"
@@ -50,7 +50,7 @@ def _resolve_name(name: Any, allowed: tuple[str, ...]) -> Any:
     dunder = [p for p in parts[1:] if p.startswith("__")]  # no __class__, __globals__, ...
     if len(parts) < 2 or dunder or not all(p.isidentifier() for p in parts):
         hint = " (a class defined inside a function cannot be loaded)" if "<locals>" in name else ""
-        raise ConfigError(f"{name!r} is not a <module>.<Class> name{hint}")
+        raise RefusedClassError(f"{name!r} is not a <module>.<Class> name{hint}")
     imported = 0  # length of the longest imported module prefix
     for i in range(len(parts) - 1, 0, -1):
         if ".".join(parts[:i]) in sys.modules:
@@ -61,13 +61,13 @@ def _resolve_name(name: Any, allowed: tuple[str, ...]) -> Any:
     if imported == len(parts) - 1 and not _module_allowed(name, allowed):
         module = sys.modules[".".join(parts[:-1])]
         classes = [k for k, v in vars(module).items() if isinstance(v, type)]
-        raise ConfigError(
+        raise RefusedClassError(
             f"no class {parts[-1]!r} in module {module.__name__!r}{did_you_mean(parts[-1], classes)}"
         )
     candidates = [i for i in range(len(parts) - 1, 0, -1) if _module_allowed(".".join(parts[:i]), allowed)]
     if not candidates:
         trusted = ", ".join(repr(a) for a in allowed) or "none"
-        raise ConfigError(
+        raise RefusedClassError(
             f"refusing to import {'.'.join(parts[:-1])!r} for {name!r}: it is not imported yet "
             f"and not inside the allowed packages ({trusted}); import it first or pass "
             f"allow_modules=({parts[0]!r},)"
@@ -79,15 +79,15 @@ def _resolve_name(name: Any, allowed: tuple[str, ...]) -> Any:
         except ModuleNotFoundError as exc:
             if exc.name is not None and module.startswith(exc.name):
                 continue  # that prefix is not a module; try a shorter one
-            raise ConfigError(f"importing {module!r} for {name!r} failed: {exc}") from None
+            raise RefusedClassError(f"importing {module!r} for {name!r} failed: {exc}") from None
         except Exception as exc:
-            raise ConfigError(
+            raise RefusedClassError(
                 f"importing {module!r} for {name!r} failed: {type(exc).__name__}: {exc}"
             ) from None
         found = _lookup(parts, i)
         if found is not None:
             return found
-    raise ConfigError(f"no class {name!r}")
+    raise RefusedClassError(f"no class {name!r}")
 
 
 def _mentioned_classes(annotation: Any, out: set[type]) -> None:
@@ -164,7 +164,7 @@ class Resolver:
                 )
             cls = self.classes[key] = self._resolve(name, marker)
         if not _fits(cls, shape):
-            raise ConfigError(f"{name} does not fit here: expected {_expected(shape)}")
+            raise RefusedClassError(f"{name} does not fit here: expected {_expected(shape)}")
         if shape.classes is None and not issubclass(cls, ConfigScript):
             self._check_open(cls, name)
         self.placed[(name, shape) if not marker else (name, True, shape)] = cls
@@ -176,9 +176,9 @@ class Resolver:
             if not (
                 isinstance(obj, type) and issubclass(obj, enum.Enum | ConfigScriptList | ConfigScriptDict)
             ):
-                raise ConfigError(f"{name!r} is not an Enum, ConfigScriptList or ConfigScriptDict")
+                raise RefusedClassError(f"{name!r} is not an Enum, ConfigScriptList or ConfigScriptDict")
         elif not (isinstance(obj, type) and dataclasses.is_dataclass(obj)):
-            raise ConfigError(f"{name!r} is not a config class (a dataclass)")
+            raise RefusedClassError(f"{name!r} is not a config class (a dataclass)")
         return obj
 
     def _check_open(self, cls: type, name: str) -> None:
@@ -186,7 +186,7 @@ class Resolver:
         some ConfigScript names as a field type, or come from a trusted package."""
         if _module_allowed(cls.__module__, self.allowed) or cls in _field_type_classes():
             return
-        raise ConfigError(
+        raise RefusedClassError(
             f"{name} is neither a ConfigScript nor a field type of one, so it is not loaded "
             "where the annotation does not name it"
         )
