@@ -275,6 +275,22 @@ def test_validate_refuses_plain_data(exe: str, project: Path) -> None:
         assert "not a config tree" in refused.stderr
 
 
+def test_a_file_without_a_config_is_refused_by_every_command(exe: str, project: Path) -> None:
+    (project / "empty.yaml").write_text("")
+    (project / "list.yaml").write_text("- 1\n- 2\n")
+    for name in ("empty.yaml", "list.yaml"):
+        for args in (["show", name], ["diff", name, "a.yaml"], ["validate", name]):
+            refused = run(exe, *args, cwd=project)
+            assert_one_line_error(refused)
+            assert "not a config tree" in refused.stderr and f"(in {name})" in refused.stderr
+
+
+def test_show_and_validate_word_an_error_in_a_file_alike(exe: str, project: Path) -> None:
+    (project / "broken.yaml").write_text("_target_: cfgmod.Data\nf_path: [1\n")
+    errors = {run(exe, command, "broken.yaml", cwd=project).stderr for command in ("show", "validate")}
+    assert len(errors) == 1 and "malformed YAML" in errors.pop()
+
+
 def test_show_help_names_only_its_one_source(exe: str, project: Path) -> None:
     shown = run(exe, "show", "--help", cwd=project)
     assert "A may be" in shown.stdout and "A and B" not in shown.stdout

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 from ..errors import ConfigError
 from ..paths import project_root
-from ..snapshot.files import read_data, read_text, snapshot_file, snapshot_format
+from ..snapshot.files import in_file, read_data, read_text, snapshot_file, snapshot_format
 from ..tree import is_node
 from . import codegen as code_command
 from . import graph as graph_command
@@ -108,7 +108,8 @@ def rebuild(spec: str, allow: tuple[str, ...]) -> tuple[Any, list[str]]:
                 try:
                     root = parse(text, allow_modules=allow)
                 except ConfigError as err:
-                    raise ConfigError(f"{path}: {_cli_wording(str(err))}") from None
+                    err.message = _cli_wording(err.message)
+                    raise in_file(err, path) from None
     finally:
         logger.removeHandler(recorder)
     return root, [str(w.message) for w in caught] + recorder.messages
@@ -165,8 +166,8 @@ def run_validate(args: argparse.Namespace) -> int:
         print(f"{PROG}: error: {len(found)} warning(s) and --strict", file=sys.stderr)
         return 2
     if not is_node(root):  # a file holding plain data (or a snapshot without its config)
-        print(f"{PROG}: error: {args.a}: not a config tree (its root is a "
-              f"{type(root).__name__}, not a config class)", file=sys.stderr)
+        print(f"{PROG}: error: not a config tree: its root is a {type(root).__name__}, not a "
+              f"config class (in {args.a})", file=sys.stderr)
         return 2
     print(f"OK: {args.a} ({type(root).__module__}.{type(root).__qualname__})")
     if own:  # one more line on success: what the default allowed

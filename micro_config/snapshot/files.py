@@ -59,7 +59,7 @@ def snapshot_format(path: str | os.PathLike[str]) -> str:
     """``"yaml"`` or ``"json"``, from the suffix."""
     fmt = SUFFIXES.get(Path(path).suffix.lower())
     if fmt is None:
-        raise ConfigError(f"{path}: not a snapshot (a snapshot file ends in .yaml, .yml or .json)")
+        raise MalformedFileError(f"{path}: not a snapshot (a snapshot file ends in .yaml, .yml or .json)")
     return fmt
 
 
@@ -127,8 +127,9 @@ def _too_big(path: Any) -> ConfigError:
     return MalformedFileError(f"{path}: larger than the {SIZE_LIMIT // 2**20} MB a snapshot file may be")
 
 
-def _in_file(exc: ConfigError, file: Path) -> ConfigError:
-    """The error, its message naming the file (the path stays the path in the tree)."""
+def in_file(exc: ConfigError, file: Path) -> ConfigError:
+    """The error, its message naming the file (the path stays the path in the tree): how
+    every error about a file's content is worded, by the library and the commands."""
     exc.message = f"{exc.message} (in {short_repr(str(file), 200)[1:-1]})"
     exc.args = (exc._render(),)
     return exc
@@ -144,7 +145,7 @@ def read_document(path: str | os.PathLike[str], *, from_root: bool = False) -> t
     try:
         return file, parse(text)
     except ConfigError as exc:
-        raise _in_file(exc, file) from None
+        raise in_file(exc, file) from None
 
 
 def read_data(source: Any, *, from_root: bool = False) -> tuple[Any, dict[str, Any]]:
@@ -154,8 +155,13 @@ def read_data(source: Any, *, from_root: bool = False) -> tuple[Any, dict[str, A
         file, data = read_document(source, from_root=from_root)
         try:
             tree, meta = split_document(data)
+            if type(tree) is not dict:  # an empty file, a list, a scalar: no config in it
+                raise MalformedFileError(
+                    f"not a config tree: the file holds {short_repr(tree)}, not a mapping "
+                    "(a snapshot, or a config's fields)"
+                )
         except ConfigError as exc:
-            raise _in_file(exc, file) from None
+            raise in_file(exc, file) from None
         return tree, meta or {}
     if is_node(source):
         from .dump import to_data
@@ -193,7 +199,7 @@ def load_snapshot(
     try:
         return load(text, cls, allow_modules=allow_modules, strict=strict)
     except ConfigError as exc:
-        raise _in_file(exc, file) from None
+        raise in_file(exc, file) from None
 
 
 # ------------------------------------------------------------------ provenance
