@@ -5,6 +5,7 @@ Every bad token is a ConfigError; values are bounded in nesting and free of cont
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -172,4 +173,7 @@ def _construct_int(loader: Any, node: Any) -> int:
 
 def _construct_float(loader: Any, node: Any) -> float:
     text = loader.construct_scalar(node).lower()
-    return float(text.replace(".inf", "inf").replace(".nan", "nan"))
+    value = float(text.replace(".inf", "inf").replace(".nan", "nan"))
+    if math.isinf(value) and "inf" not in text:  # 1e400: a typo, not a wish for infinity
+        raise ValueError("a number past a float's range (write inf for infinity)")
+    return value

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from micro_config import ConfigError, parse_args
+from micro_config import ConfigError, WrongTypeError, parse_args
 from micro_config.arguments import parse_value
 
 
@@ -120,3 +120,10 @@ def test_python_values_written_as_yaml_flow_come_back(value: Any) -> None:
     text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
     text = text.removesuffix("\n...").strip()
     assert parse_args([f"k={text}"]) == {"k": value}
+
+
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "[1, 1e999]"])
+def test_a_number_past_a_floats_range_is_refused_not_made_infinite(text: str) -> None:
+    with pytest.raises(WrongTypeError, match="past a float's range"):
+        parse_value(text)
+    assert parse_value("inf") == math.inf  # infinity said in words stays allowed
