@@ -85,3 +85,22 @@ def test_a_flat_tuple_field_counts_against_the_budget_too(
     with pytest.raises(ConfigError, match="refusing to write more than 1,000") as err:
         write(Node(children=[Leaf(shape=tuple(range(600))), Leaf(shape=tuple(range(600)))]))
     assert err.value.path == "children.1.shape"
+
+
+@pytest.mark.timeout(10)  # the whole budget's worth of writing takes over 20 s: this must not
+@pytest.mark.parametrize("write", [to_yaml, to_json, to_data])
+def test_sharing_inside_nested_tuples_is_refused_before_it_multiplies_the_work(write: Any) -> None:
+    # 41 small tuples, each one the pair of the one before: each is under the global budget
+    # alone, but writing them one after the other would write millions of values
+    levels = {"a0": (1, 2)}
+    for i in range(1, 41):
+        levels[f"a{i}"] = (levels[f"a{i - 1}"], levels[f"a{i - 1}"])
+    with pytest.raises(ConfigError, match="refusing to write") as err:
+        write(Leaf(anything=levels))
+    assert err.value.path == "anything.a12"  # the first past the floor (2**14 values for 26)
+
+
+def test_nested_tuples_sharing_a_little_are_written() -> None:
+    inner = tuple(range(5_000))
+    leaf = Leaf(anything=((inner, inner, inner), tuple(range(20_000))))  # 3x: well within
+    assert from_yaml(to_yaml(leaf)).anything == leaf.anything

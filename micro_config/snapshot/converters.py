@@ -48,6 +48,25 @@ def fit_field(field: Field, value: Any) -> None:
 
 BUSY = object()  # memo entry of a node being written: meeting it again means a cycle
 WRITE_BUDGET = 10_000_000  # values that tuples/frozensets may write in one dump (dump._ToData._budget)
+# A nested tuple/frozenset may write at most AMPLIFICATION times the values its distinct objects
+# hold (past a floor): sharing inside immutables, written in full at every place, is refused
+# before it multiplies the work (a few dozen tuples can stand for millions of values).
+AMPLIFICATION = 100
+AMPLIFIED_FLOOR = 10_000
+
+
+def distinct_size(v: tuple[Any, ...] | frozenset[Any]) -> int:
+    """How many values the distinct tuples/frozensets in ``v`` (itself included) hold, each
+    object counted once: what a file holds for ``v`` (iterative, linear in that)."""
+    seen: set[int] = set()
+    todo, size = [v], 0
+    while todo:
+        x = todo.pop()
+        if id(x) not in seen:
+            seen.add(id(x))
+            size += len(x)
+            todo.extend(y for y in x if type(y) is tuple or type(y) is frozenset)
+    return size
 
 
 def expanded_size(v: tuple[Any, ...] | frozenset[Any], sizes: dict[int, int]) -> int:

@@ -44,6 +44,7 @@ from .converters import (
     TYPE_KINDS,
     all_finite,
     converter_of,
+    distinct_size,
     expanded_size,
     item_types,
     kind_of_type,
@@ -107,6 +108,14 @@ class _ToData:
                 "nested in each other are written in full at every place (immutable values "
                 "get no anchor), and these would expand exponentially; use lists to share"
             )
+        if size > converters.AMPLIFIED_FLOOR:  # (then nested: a flat one writes its own values)
+            held = distinct_size(v)
+            if size > converters.AMPLIFICATION * held:
+                raise ConfigError(
+                    f"refusing to write {size:,} values for the {held:,} that these nested "
+                    "tuples/frozensets hold: immutables get no anchor, so inner ones shared are "
+                    "written in full at every place; use lists to share"
+                )
         self.written += len(v)
 
     def place(self, key: int, path: Path) -> int:
