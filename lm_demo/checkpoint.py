@@ -8,6 +8,7 @@ warning) any that cannot be read, e.g. after disk corruption or a manual truncat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -36,7 +37,10 @@ def list_checkpoints(directory: str | os.PathLike[str]) -> list[Path]:
     if not directory.is_dir():
         return []
     found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := STEP_RE.match(p.name))]
-    return [path for _, path in sorted(found) if path.is_dir()]
+    # a folder without any file of the demo's (what remove_checkpoints leaves of one that held
+    # other files) is not a checkpoint
+    return [path for _, path in sorted(found)
+            if path.is_dir() and any((path / name).is_file() for name in FILES)]
 
 
 def is_own(step_dir: Path) -> bool:
@@ -183,12 +187,17 @@ def prune(directory: str | os.PathLike[str], keep: int) -> None:
 
 
 def remove_checkpoints(paths: list[Path]) -> None:
-    """Delete checkpoint folders the demo wrote; one holding anything else is kept (warning)."""
+    """Delete checkpoint folders the demo wrote. One that holds anything else keeps those
+    files (a warning says so) and loses the demo's own, so that it is no checkpoint any more:
+    a later resume must not take it for the newest one."""
     for path in paths:
         if is_own(path):
             shutil.rmtree(path, ignore_errors=True)
-        else:
-            warn(f"kept {path}: it holds files the demo did not write")
+            continue
+        for name in FILES:
+            with contextlib.suppress(OSError):
+                (path / name).unlink()
+        warn(f"kept {path} with only the files the demo did not write (it is no checkpoint now)")
 
 
 def load_checkpoint(

@@ -17,6 +17,7 @@ import hashlib
 import math
 import os
 import signal
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -402,6 +403,15 @@ def check_writable(path: Path, field: str, *, file: bool = False) -> None:
         if ancestor.exists():
             if not ancestor.is_dir():
                 raise ConfigError(f"{ancestor} is a file, so {path} cannot be written", field)
+            try:  # a read-only or special file system (/proc, /sys) says so only when tried
+                with tempfile.TemporaryFile(dir=ancestor, prefix=".lm_demo-probe-"):
+                    pass
+            except OSError as exc:
+                raise ConfigError(
+                    f"{path} cannot be written: creating a file in {ancestor} fails "
+                    f"({exc.strerror or exc})",
+                    field,
+                ) from None
             break
 
 

@@ -444,7 +444,9 @@ def _float_hook(value: Any) -> Any:
 def _dacite_config() -> Any:
     import dacite
 
-    return dacite.Config(check_types=True, strict=False, type_hooks={float: _float_hook})
+    # strict: a key no field of the class has is refused, so a mapping without _target_ in a
+    # union of classes is read as a class whose fields it names, never with keys dropped
+    return dacite.Config(check_types=True, strict=True, type_hooks={float: _float_hook})
 
 
 def via_dacite(plan: Plan, values: dict[str, Any]) -> dict[str, Any]:
@@ -460,9 +462,12 @@ def via_dacite(plan: Plan, values: dict[str, Any]) -> dict[str, Any]:
         for name, value in values.items():  # the rule's own words, at the innermost path
             plan.fields[name].load(value, name)
         if isinstance(exc, dacite.WrongTypeError | dacite.UnionMatchError):
+            hint = ""
+            if type(exc.value) is dict:  # a mapping where classes stand (no _target_)
+                hint = "; name the class with _target_"
             raise WrongTypeError(
                 f"expected {type_name(exc.field_type)}, got {short_repr(exc.value)} "
-                f"({type(exc.value).__name__})",
+                f"({type(exc.value).__name__}{hint})",
                 exc.field_path or "",
             ) from None
         raise WrongTypeError(short_repr(str(exc), 300)) from None

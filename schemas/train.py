@@ -6,6 +6,7 @@ Config and validation only: the loop, checkpoints and resume policy live in ``lm
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -63,6 +64,12 @@ class TrainLoop(ConfigScript):
             check_optional_int(getattr(self, name), name, 1)
         if not self.run_name or "/" in self.run_name or "\\" in self.run_name:
             raise ConfigError(f"must be a plain file name, got {self.run_name!r}", "run_name")
+        if self.model.device is not None and self.model.device.partition(":")[0] == "meta":
+            raise ConfigError(
+                "the meta device holds no data (it places a model, it cannot train one): use "
+                "cpu or cuda",
+                "model.device",
+            )
         transformer = self.model.transformer_config
         check_max_len(self.train_dataset, transformer, "train_dataset.max_len")
         check_max_len(self.eval_dataset, transformer, "eval_dataset.max_len")
@@ -145,6 +152,9 @@ class TrainLoop(ConfigScript):
             raise err.under(name) from None
 
 
+RESUME_MAY_CHANGE = frozenset({"grad_clip"})  # optimizer fields the loop reads at every step
+
+
 def check_resumable(old: TrainLoop, new: TrainLoop) -> None:
     """A ConfigError naming the first field whose change would not fit the checkpoint."""
     for name in SHAPE_FIELDS:
@@ -156,6 +166,28 @@ def check_resumable(old: TrainLoop, new: TrainLoop) -> None:
                 "run cannot be resumed; start a new run with lm_demo.train instead",
                 f"model.transformer_config.{name}",
             )
+    if type(old.optim) is not type(new.optim):
+        raise ConfigError(
+            f"changes the optimizer ({type(old.optim).__name__} in the checkpoint, "
+            f"{type(new.optim).__name__} now), whose state the checkpoint holds, so the run cannot "
+            "be resumed; start a new run with lm_demo.train --from instead",
+            "optim",
+        )
+    for f in dataclasses.fields(old.optim):  # its state (lr, moments...) comes from the checkpoint
+        before, after = getattr(old.optim, f.name), getattr(new.optim, f.name)
+        if f.name not in RESUME_MAY_CHANGE and before != after:
+            raise ConfigError(
+                f"the optimizer's settings come back from the checkpoint ({before!r} there), so "
+                f"{after!r} would be recorded but not used; start a new run with lm_demo.train "
+                "--from instead",
+                f"optim.{f.name}",
+            )
+    if old.seed != new.seed:
+        raise ConfigError(
+            f"the random state comes back from the checkpoint (seed {old.seed} there), so "
+            f"seed {new.seed} would be recorded but not used",
+            "seed",
+        )
     if old.train_dataset.max_len != new.train_dataset.max_len:
         raise ConfigError(
             f"changes how the data is cut ({old.train_dataset.max_len} in the checkpoint, "

@@ -20,7 +20,7 @@ from demo_runs import (
     train,
 )
 
-from lm_demo.checkpoint import load_run_config
+from lm_demo.checkpoint import list_checkpoints, load_run_config
 from lm_demo.resume import main as resume_main
 from lm_demo.train import read_config
 from micro_config import ConfigError, load_snapshot, read_meta
@@ -62,8 +62,14 @@ def test_a_step_folder_holding_a_foreign_file_is_never_deleted(
     (run / "ck/step_000006/my_analysis.ipynb").write_text("{}")
     tiny("max_steps=2").run(metaconfig(run), overwrite=True)
     assert names(run / "ck") == ["step_000002", "step_000006"]
-    assert (run / "ck/step_000006/my_analysis.ipynb").exists()
+    # the user's file stays; the demo's own files go, so the folder is no checkpoint any more
+    assert sorted(p.name for p in (run / "ck/step_000006").iterdir()) == ["my_analysis.ipynb"]
     assert "kept " in capsys.readouterr().err
+    assert [p.name for p in list_checkpoints(run / "ck")] == ["step_000002"]
+    code, _, err = call("lm_demo.resume", "snap/run.yaml", "max_steps=3", root=run)
+    assert code == 0, err
+    # continued from the new run's step 2 (not the kept folder's step 6): step 3 exists
+    assert [p.name for p in list_checkpoints(run / "ck")] == ["step_000002", "step_000003"]
 
 
 @pytest.mark.parametrize(
@@ -73,6 +79,8 @@ def test_a_step_folder_holding_a_foreign_file_is_never_deleted(
         (("snapshot_dir=blocker",), "snapshot_dir"),
         (("run_name=" + "r" * 300,), "run_name"),
         (("save_checkpoint_dir=blocker/ck",), "save_checkpoint_dir"),
+        (("snapshot_dir=/proc/self",), "snapshot_dir"),  # a folder no file can be made in
+        (("model.device=meta",), "model.device"),  # places a model, cannot train one
     ],
 )
 def test_bad_input_with_overwrite_deletes_nothing(
@@ -334,3 +342,22 @@ def test_meta_argv_is_the_command_as_typed(tmp_path: Path) -> None:
     assert code == 0, err
     argv = read_meta(tmp_path / "snap/run.yaml")["argv"]
     assert argv == ["python", "-m", "lm_demo.train", *args]  # not the script's machine path
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        (("optim=SGDConfig",), "optim"),  # the checkpoint holds AdamW's state
+        (("optim.lr=0.5",), "optim.lr"),  # restored from the checkpoint: would not be used
+        (("seed=5",), "seed"),
+    ],
+)
+def test_a_resume_refuses_changes_the_checkpoint_would_override(
+    tmp_path: Path, lm_runs: LmRuns, extra: tuple[str, ...], field: str
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    before = files_of(run)
+    code, _, err = call("lm_demo.resume", "snap/run.yaml", "max_steps=4", *extra, root=run)
+    assert code == 2 and err.startswith(f"error: {field}: ") and len(err.splitlines()) == 1
+    assert files_of(run) == before  # the snapshot is not rewritten either
+    assert call("lm_demo.resume", "snap/run.yaml", "max_steps=4", "optim.grad_clip=0.5", root=run)[0] == 0

@@ -42,7 +42,13 @@ def test_the_deepest_tree_a_snapshot_holds_is_read_back(tmp_path: Path, suffix: 
     again = save_snapshot(back, tmp_path / f"again{suffix}")
     key = "config:" if suffix == ".yaml" else '"config":'
     tree = path.read_text().partition(key)[2]  # (meta holds times and file names)
-    assert tree and again.read_text().partition(key)[2] == tree
+    redone = again.read_text().partition(key)[2]
+    assert tree and redone == tree, _where_they_part(tree, redone)
+
+
+def _where_they_part(a: str, b: str) -> str:
+    i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return f"{len(a)} vs {len(b)} characters, first difference at {i}: {a[i - 80:i + 80]!r} / {b[i - 80:i + 80]!r}"
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
