@@ -4,6 +4,7 @@ from the command line, paths shown and found the way a user types them. Knows no
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -114,12 +115,15 @@ def locate(path: str, root: str | os.PathLike[str]) -> Path:
 
 
 def shown(path: str | os.PathLike[str]) -> str:
-    """``path`` as a user would type it here: relative to the current folder when inside it."""
+    """``path`` as a user would type it here: relative to the current folder when inside it,
+    and quoted for the shell when it needs to be (a space, a quote, a ``$``), so that the
+    commands the demo prints can be pasted as they are."""
     absolute = Path(os.path.abspath(path))
     try:
-        return str(absolute.relative_to(Path.cwd()))
+        text = str(absolute.relative_to(Path.cwd()))
     except ValueError:
-        return str(absolute)
+        text = str(absolute)
+    return shlex.quote(text)
 
 
 def launcher() -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from functools import cache
 from typing import Any
 
@@ -52,7 +52,11 @@ def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:
             )
         if not key or not all(parts):
             raise ConfigError(f"empty key or key segment in {short_repr(token)}", key)
-        _insert(result, parts, parse_value(text), key)
+        try:
+            value = parse_value(text)
+        except ConfigError as exc:
+            raise exc.under(key) from None
+        _insert(result, parts, value, key)
     return result
 
 
@@ -110,6 +114,8 @@ def parse_value(text: str) -> Any:
         return loader.construct_document(node)
     except yaml.YAMLError:
         return text
+    except ConfigError:
+        raise
     except ValueError as exc:  # an integer past sys.get_int_max_str_digits()
         raise WrongTypeError(f"cannot read {short_repr(text)}: {short_repr(str(exc), 120)}") from None
     finally:
@@ -144,7 +150,15 @@ def _flow_loader() -> type:
     import yaml
 
     class FlowLoader(yaml.SafeLoader):
-        pass
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:  # a key given twice is an error, as in a file
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, Hashable):
+                    if key in seen:
+                        raise ConflictError(f"the key {short_repr(key)} is given twice in {{...}}")
+                    seen.add(key)
+            return super().construct_mapping(node, deep=deep)
 
     dropped = {"bool", "int", "float", "timestamp", "value", "yaml"}
     FlowLoader.yaml_implicit_resolvers = {

@@ -135,3 +135,11 @@ def test_a_lone_surrogate_in_json_is_refused_like_in_yaml(text: str) -> None:
         assert err.value.path == "name"
     pair = '{"_target_": "tests.configs_field_kinds.Leaf", "name": "\\ud83d\\ude00"}'
     assert from_json(pair, Leaf).name == "\U0001f600"  # a surrogate pair is one character
+
+
+def test_a_mapping_without_target_in_a_union_is_the_class_whose_fields_it_names(train_yaml: str) -> None:
+    head = "_target_: schemas.train.TrainLoop\noptim: "
+    assert type(from_yaml(head + "{lr: 0.1, momentum: 0.9}", TrainLoop).optim).__name__ == "SGDConfig"
+    with pytest.raises(WrongTypeError) as err:  # no class has 'bogus': refused, not dropped
+        from_yaml(head + "{lr: 0.1, momentum: 0.9, bogus: 1}", TrainLoop)
+    assert err.value.path == "optim"

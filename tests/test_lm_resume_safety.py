@@ -361,3 +361,14 @@ def test_a_resume_refuses_changes_the_checkpoint_would_override(
     assert code == 2 and err.startswith(f"error: {field}: ") and len(err.splitlines()) == 1
     assert files_of(run) == before  # the snapshot is not rewritten either
     assert call("lm_demo.resume", "snap/run.yaml", "max_steps=4", "optim.grad_clip=0.5", root=run)[0] == 0
+
+
+def test_paths_in_printed_commands_paste_into_a_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shlex
+
+    from lm_demo.console import shown
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("snapshots/run.yaml", "snapshots/my run.yaml", "snapshots/it's $HOME.yaml"):
+        assert shlex.split(f"python -m lm_demo.resume {shown(name)}")[-1] == name
+    assert shown("snapshots/run.yaml") == "snapshots/run.yaml"  # quoted only when needed

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from micro_config import ConfigError, WrongTypeError, parse_args
+from micro_config import ConfigError, ConflictError, WrongTypeError, parse_args
 from micro_config.arguments import parse_value
 
 
@@ -127,3 +127,9 @@ def test_a_number_past_a_floats_range_is_refused_not_made_infinite(text: str) ->
     with pytest.raises(WrongTypeError, match="past a float's range"):
         parse_value(text)
     assert parse_value(".inf") == math.inf  # infinity said in words stays allowed
+
+
+def test_a_key_given_twice_inside_a_value_is_refused_as_on_the_command_line() -> None:
+    with pytest.raises(ConflictError, match="given twice"):
+        parse_args(["optim={lr: 0.1, lr: 0.2}"])
+    assert parse_args(["x=[{a: 1}, {a: 2}]"]) == {"x": [{"a": 1}, {"a": 2}]}  # two mappings: fine
