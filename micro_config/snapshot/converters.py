@@ -135,8 +135,6 @@ def all_finite(v: Any) -> bool:
     return s - s == 0
 
 
-
-
 # JSON: the float marker of a nan/inf, one object per spelling (JSON-ready data is written,
 # never changed, and thrown away: a marker may stand at many places)
 FLOAT_MARKERS = {repr(x): float_marker(x) for x in (math.nan, math.inf, -math.inf)}
@@ -146,8 +144,6 @@ def item_types(v: list[Any]) -> set[type] | None:
     """The set of the item types of a list, or None when its first item is no plain scalar
     (a list of nodes, say: its items are written one by one anyway)."""
     return set(map(type, v)) if not v or type(v[0]) in SCALARS else None
-
-
 
 
 # ------------------------------------------------------------ per-class converters (generated)

@@ -504,16 +504,12 @@ def _calibrate() -> tuple[int, int, int]:
     holder = make_converter(plan_of(_ProbeHolder), _ProbeHolder, False)
     counts: tuple[list[int], list[int], list[int]] = ([], [], [])
     with converters.untraced():
-        _probe(conv, holder, counts)
+        for _ in range(32):
+            conv.memo.clear()
+            counts[0].extend(conv.write_items([_ProbeNode()], ANY, None, None))
+            counts[1].extend(conv.write_mapping({"k": _ProbeNode()}, ANY, ANY, None).values())
+            counts[2].append(holder(conv, _ProbeHolder(_ProbeNode()), None)["node"])
     return min(counts[0]), min(counts[1]), min(counts[2])
-
-
-def _probe(conv: _ToData, holder: Callable[..., Any], counts: tuple[list[int], ...]) -> None:
-    for _ in range(32):
-        conv.memo.clear()
-        counts[0].extend(conv.write_items([_ProbeNode()], ANY, None, None))
-        counts[1].extend(conv.write_mapping({"k": _ProbeNode()}, ANY, ANY, None).values())
-        counts[2].append(holder(conv, _ProbeHolder(_ProbeNode()), None)["node"])
 
 
 _IN_LIST = _IN_DICT = 0  # what the converters of nodes in a list / a mapping are told (0: memoise)
