@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from micro_config import ConfigError
+from micro_config.errors import did_you_mean, short_repr
 
 _warned: set[str] = set()
 
@@ -89,19 +90,32 @@ def take_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
     items = iter(args)
     for arg in items:
         if arg == name:
-            value = next(items, None)
-            if value is None:
+            found = next(items, None)
+            if found is None:
                 raise ConfigError(f"{name} needs a path")
         elif arg.startswith(name + "="):
-            value = arg[len(name) + 1 :]
+            found = arg[len(name) + 1 :]
         else:
             rest.append(arg)
+            continue
+        if value is not None:  # not "the last one wins": which one was meant is unclear
+            raise ConfigError(f"{name} is given twice ({value} and {found}): give it once")
+        value = found
     return value, rest
 
 
-def take_flags(args: list[str], *names: str) -> tuple[set[str], list[str]]:
-    """Remove the flags ``names`` from ``args``: ``(flags given, rest)``."""
+def take_flags(args: list[str], *names: str, options: tuple[str, ...] = ()) -> tuple[set[str], list[str]]:
+    """Remove the flags ``names`` from ``args``: ``(flags given, rest)``. Any other argument
+    starting with ``-`` (but ``-h``/``--help``) is a ConfigError naming the closest of
+    ``names`` and ``options`` (the command's other options, already taken out)."""
+    for arg in args:
+        if arg.startswith("-") and arg not in names and arg not in HELP:
+            flag = arg.partition("=")[0]
+            raise ConfigError(f"unknown option {short_repr(flag)}{did_you_mean(flag, (*names, *options))}")
     return {a for a in args if a in names}, [a for a in args if a not in names]
+
+
+HELP = ("-h", "--help")
 
 
 def locate(path: str, root: str | os.PathLike[str]) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,7 +68,7 @@ def prepare_determinism(deterministic: bool) -> None:
 @contextlib.contextmanager
 def process_group(placement: Placement, device: str) -> Iterator[None]:
     """Join torchrun's process group for the block (nothing for one process) and leave it on
-    every exit path: normal end, ConfigError, Ctrl-C."""
+    every exit path: normal end, ConfigError, Ctrl-C, SIGTERM."""
     if not placement.distributed:
         yield
         return
@@ -80,13 +81,27 @@ def process_group(placement: Placement, device: str) -> Iterator[None]:
     if device.startswith("cuda"):
         torch.cuda.set_device(torch.device(device))
     dist.init_process_group(backend, timeout=datetime.timedelta(minutes=10))
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # torchrun stopping us: clean up
+    try:
+        with sigterm_interrupts():  # torchrun stopping us: clean up
+            yield
+    finally:
+        with contextlib.suppress(Exception):  # a peer already gone: nothing left to agree on
+            dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (``kill``, a job scheduler, torchrun) stops the block as Ctrl-C does, so the run
+    records ``meta.status: interrupted`` and says how to resume, instead of leaving
+    ``running``. Only the main thread can set a handler: elsewhere, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-        with contextlib.suppress(Exception):  # a peer already gone: nothing left to agree on
-            dist.destroy_process_group()
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -191,7 +206,8 @@ def launch(check: Callable[[Any], None], body: Callable[[Any], Any], determinist
         prepare_determinism(deterministic)
         if not placement.distributed:
             check(MetaConfig(verbose=False))  # before torch is imported
-            body(MetaConfig(verbose=False))
+            with sigterm_interrupts():
+                body(MetaConfig(verbose=False))
             return
         device = local_device(placement)
         with process_group(placement, device):

@@ -47,7 +47,8 @@ from .metrics import MetricsLog
 from .state import Cursor, reseed_rank, set_rank_rng, setup_torch
 
 # Test hook: "STEP" (SIGKILL the whole job after that optimizer step), "STEP:save" (half-way
-# through writing that step's checkpoint) or "STEP:interrupt" (Ctrl-C after that step).
+# through writing that step's checkpoint), "STEP:interrupt" (Ctrl-C after that step) or
+# "STEP:term" (SIGTERM to this process after that step).
 KILL_ENV = "LM_DEMO_KILL_AT"
 
 
@@ -288,6 +289,8 @@ def run_steps(
                 kill_job(dist)
             if kill_at == (step, "interrupt"):
                 raise KeyboardInterrupt  # as Ctrl-C would, at a known step
+            if kill_at == (step, "term"):
+                os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` or a scheduler would
             record = {
                 "step": step,
                 "epoch": cursor.epoch,
@@ -531,7 +534,7 @@ def finished_summary(snapshot: Path, home: Path, step: int) -> str:
 
 
 def kill_point() -> tuple[int, str] | None:
-    """The test hook ``LM_DEMO_KILL_AT=STEP[:save|:interrupt]`` (see ``KILL_ENV``)."""
+    """The test hook ``LM_DEMO_KILL_AT=STEP[:save|:interrupt|:term]`` (see ``KILL_ENV``)."""
     text = os.environ.get(KILL_ENV)
     if not text:
         return None

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from_path, rest = take_option(args, "--from")
         ref, rest = take_option(rest, "--config")
-        flags, overrides = take_flags(rest, OVERWRITE)
+        flags, overrides = take_flags(rest, OVERWRITE, options=("--config", "--from"))
         if from_path is not None and ref is not None:
             raise ConfigError("--config and --from both name the config: give one")
         if ref is not None:

@@ -23,11 +23,14 @@ class Overrides(dict):
     ``deep_replace`` always descends into it, so ``opts.lr=1`` sets one entry of a plain dict
     field, while a dict *value* (``opts={lr: 1}``) replaces the whole field. ``own`` is a text
     given for the key itself next to longer keys (``optim=SGDConfig optim.momentum=0.9``: a
-    class swap, then the fields of the new node)."""
+    class swap, then the fields of the new node). ``texts`` (kept by the dict ``parse_args``
+    returns): dotted key -> the text typed for a number whose own text differs (``007``,
+    ``1.10``, ``1e3``), so a ``str`` field gets it as typed (:func:`as_typed`)."""
 
     def __init__(self, *args: Any, own: Any = NO_OWN, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.own = own
+        self.texts: dict[str, str] = {}
 
     def __repr__(self) -> str:
         if self.own is NO_OWN:
@@ -57,7 +60,18 @@ def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:
         except ConfigError as exc:
             raise exc.under(key) from None
         _insert(result, parts, value, key)
+        if type(value) in (int, float) and str(value) != text.strip():
+            result.texts[key] = text.strip()
     return result
+
+
+def as_typed(converted: Any, value: Any, typed: str | None) -> Any:
+    """A number given for a ``str`` field (the command line's leniency) is the text typed for
+    it when that text is known (``typed``: ``Overrides.texts``), so ``run_name=007`` is
+    ``'007'`` and ``version=1.10`` is ``'1.10'``; anything else is ``converted`` itself."""
+    if typed is not None and type(converted) is str and type(value) is not str:
+        return typed
+    return converted
 
 
 def _insert(result: Overrides, parts: list[str], value: Any, key: str) -> None:

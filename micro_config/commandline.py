@@ -12,7 +12,7 @@ from .arguments import parse_args
 from .convert import type_name
 from .errors import ConfigError, short_repr
 from .overrides import deep_replace
-from .plan import child_annotation, plan_of
+from .plan import plan_of, slot_annotation
 from .swap import class_names, swap_classes
 from .tree import Path, Visit, is_dataclass_instance, is_memoised, is_node, render, transform, walk
 
@@ -40,7 +40,7 @@ def describe(config: Any) -> str:
             if is_memoised(visit.value) and visit.first is None:
                 hidden.add(id(visit.value))
             continue
-        annotation = _annotation(parent, annotations.get(id(parent), Any), visit.key)
+        annotation = slot_annotation(parent, annotations.get(id(parent), Any), visit.key)
         if visit.first is None and is_memoised(visit.value):
             annotations[id(visit.value)] = annotation
         path = render(visit.path)
@@ -98,13 +98,6 @@ def _holding_nodes(root: Any) -> set[int]:
     return {key for key, r in memo.items() if r is _HOLDS}
 
 
-def _annotation(parent: Any, annotation: Any, key: Any) -> Any:
-    if is_dataclass_instance(parent):
-        field = plan_of(type(parent)).fields.get(key)
-        return field.annotation if field is not None else Any
-    return child_annotation(annotation, key)
-
-
 def _derived(visit: Visit) -> bool:
     """A field computed in ``__post_init__`` (``init=False``): shown nowhere, set nowhere."""
     parent = visit.parent
@@ -127,20 +120,23 @@ def _line(path: str, value: Any, annotation: Any, holds: bool, others: list[Path
 
 
 def cli(config: Any, argv: Sequence[str] | None = None, *, usage: str | None = None) -> Any:
-    """The one call a script needs: ``config = cli(config)``. ``--help``/``-h`` prints ``usage``
-    (default: a one-line synopsis) and what can be overridden, and exits 0; otherwise returns
-    ``config`` with the ``key=value`` overrides of the command line applied. Bad input prints
-    one ``error:`` line to stderr and exits 2."""
+    """The one call a script needs: ``config = cli(config)``. Returns ``config`` with the
+    ``key=value`` overrides of the command line applied. ``--help``/``-h`` prints ``usage``
+    (default: a one-line synopsis) and what can be overridden in the config those overrides
+    make (after ``optim=SGDConfig``, the fields of an ``SGDConfig``), and exits 0. Bad input
+    prints one ``error:`` line to stderr and exits 2."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if "--help" in args or "-h" in args:
+    wants_help = "--help" in args or "-h" in args
+    try:  # with --help too: what is listed is the config these overrides make (a class swap)
+        config = deep_replace(config, parse_args([a for a in args if a not in ("--help", "-h")]))
+    except ConfigError as exc:
+        print("error: " + str(exc).replace("\n", " "), file=sys.stderr)
+        raise SystemExit(2) from None
+    if wants_help:
         if usage is None:
             prog = os.path.basename(sys.argv[0]) or "script"
             usage = f"usage: {prog} key=value ...  (dotted keys; values are YAML flow values)"
         print(usage.rstrip("\n"))
         print(describe(config))
         raise SystemExit(0)
-    try:
-        return deep_replace(config, **parse_args(args))
-    except ConfigError as exc:
-        print("error: " + str(exc).replace("\n", " "), file=sys.stderr)
-        raise SystemExit(2) from None
+    return config

@@ -114,7 +114,7 @@ class _Mismatch(Exception):
 # that loading applies (text typed at a shell is not a file the library wrote). README
 # "Overrides from the command line" shows this table.
 LENIENCIES = (
-    ("a number for a str field", "`name=3` gives `'3'`"),
+    ("a number for a str field, as typed", "`name=3` gives `'3'`, `run_name=007` gives `'007'`"),
     ("an integer for a float field becomes a float", "`lr=1` gives `1.0` (a file keeps `1`)"),
     ("`nan`, `inf`, `-inf` as text for a float field", "`eps=nan`"),
     ("an Enum member's value as well as its name", "`act=gelu` for `Act.GELU = 'gelu'`"),

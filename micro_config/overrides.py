@@ -11,24 +11,34 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .arguments import NO_OWN, Overrides
+from .arguments import NO_OWN, Overrides, as_typed
 from .convert import accepts, convert, type_name, unwrap_optional
 from .errors import (
     ConfigError,
     ConflictError,
+    RefusedClassError,
     UnknownFieldError,
     closest,
     did_you_mean,
     join_path,
     short_repr,
 )
-from .plan import child_annotation, plan_of
+from .plan import child_annotation, plan_of, slot_annotation
 from .swap import carried, pick_class, swap_bases
-from .tree import children, expand, is_dataclass_instance, is_node, render, transform, walk
+from .tree import (
+    children,
+    expand,
+    is_dataclass_instance,
+    is_memoised,
+    is_node,
+    render,
+    transform,
+    walk,
+)
 
 # ----------------------------------------------------------------------------- deep_replace
 
@@ -53,9 +63,12 @@ class _Edits:
     place), with conflict checks. A config given for a node slot also replaces the old node
     itself (``nodes``), so every reference to it gets the replacement."""
 
-    def __init__(self, root: Any, made: dict[int, tuple[type, str]] | None = None) -> None:
+    def __init__(
+        self, root: Any, made: dict[int, tuple[type, str]] | None = None, texts: dict[str, str] | None = None
+    ) -> None:
         self.root = root
         self.made = made or {}  # node id -> (class, path) of the class swaps that made it
+        self.texts = texts or {}  # dotted key -> a number's text as typed (Overrides.texts)
         self.by_node: dict[int, tuple[Any, dict[tuple[Any, ...], tuple[Any, str]]]] = {}
         # (owner id, chain or a prefix of it) -> the first place stepped through there
         self.passed: dict[tuple[int, tuple[Any, ...]], str] = {}
@@ -153,9 +166,12 @@ def _equal(a: Any, b: Any) -> bool:
         return False
 
 
-def deep_replace(config: Any, **overrides: Any) -> Any:
+def deep_replace(config: Any, given: Mapping[str, Any] | None = None, /, **overrides: Any) -> Any:
     """The nested form of ``dataclasses.replace``: keys are field names or dotted paths
-    (``**{"model.dim": 256}``), list indices or dict keys. A dict given for a config updates
+    (``**{"model.dim": 256}``), list indices or dict keys; ``given`` (what ``parse_args``
+    returns, or any mapping) adds more, as ``dict.update`` does. ``parse_args()`` passed as
+    ``given`` keeps a number typed for a ``str`` field as typed (``run_name=007``: ``'007'``);
+    through ``**`` it is the number's text (``'7'``). A dict given for a config updates
     its fields; a config given replaces that node, wherever it is referenced. A class name
     (``optim="SGDConfig"``, ``"schemas.optim:SGDConfig"``, or the class itself) given for a
     place annotated with config classes swaps the node's class (see :mod:`micro_config.swap`):
@@ -164,6 +180,10 @@ def deep_replace(config: Any, **overrides: Any) -> Any:
     (the input is never mutated) in which every node that was shared stays shared."""
     if not is_node(config):
         raise TypeError(f"deep_replace needs a config object, got {short_repr(config)}")
+    texts: dict[str, str] = {}
+    if given is not None:
+        texts = given.texts if isinstance(given, Overrides) else {}
+        overrides = {**given, **overrides}
     given = [(_split(key, ""), value) for key, value in overrides.items()]
     candidates: list[tuple[list[str], Any]] = []
     for parts, value in given:
@@ -171,15 +191,15 @@ def deep_replace(config: Any, **overrides: Any) -> Any:
     made: dict[int, tuple[type, str]] = {}
     swapped: list[list[str]] = []
     if not candidates:
-        return _apply(config, given, made, swapped)
-    config = _swap_all(config, candidates, given, made, swapped)
+        return _apply(config, given, made, swapped, texts)
+    config = _swap_all(config, candidates, given, made, swapped, texts)
     done = {tuple(parts) for parts in swapped}
     items: list[tuple[list[str], Any]] = []
     for parts, value in given:
         kept = _without_swaps(parts, value, done, items)
         if kept is not NO_OWN:
             items.append((parts, kept))
-    return _apply(config, items, made, swapped)
+    return _apply(config, items, made, swapped, texts)
 
 
 def _apply(
@@ -187,8 +207,9 @@ def _apply(
     items: list[tuple[list[str], Any]],
     made: dict[int, tuple[type, str]],
     swapped: list[list[str]],
+    texts: dict[str, str] | None = None,
 ) -> Any:
-    edits = _Edits(config, made)
+    edits = _Edits(config, made, texts)
     root = _Place(None, (), config, type(config), "")
     for parts in swapped:  # what a swap went through: a later override may not replace it
         _touch(edits, root, parts)
@@ -236,6 +257,7 @@ def _swap_all(
     items: list[tuple[list[str], Any]],
     made: dict[int, tuple[type, str]],
     swapped: list[list[str]],
+    texts: dict[str, str],
 ) -> Any:
     """Apply the class swaps, shorter keys first (a swap inside a swapped node sees the new
     class), one rebuild per key length; ``swapped`` gets their keys, ``made`` the nodes they
@@ -248,6 +270,7 @@ def _swap_all(
     for depth in sorted(levels):
         batch: list[tuple[list[str], Any]] = []
         fresh: dict[int, tuple[type, str, Any]] = {}  # old node id -> what this level puts there
+        holders: dict[int, list[tuple[str, Any]]] | None = None  # found when first needed
         for parts, value in levels[depth]:
             place = _find(config, parts)
             if place is None or not _is_swap(place, value):
@@ -273,8 +296,19 @@ def _swap_all(
             for name, given in below.get(tuple(parts), ()):  # typed in the same command
                 field = fields.get(name)
                 if field is not None and accepts(given, field.annotation, cli=True):
-                    kwargs[name] = field.cli(given, join_path(place.path, name))
+                    key = ".".join([*parts, name])
+                    kwargs[name] = as_typed(field.cli(given, join_path(place.path, name)), given, texts.get(key))
             new = _construct(cls, place.path, lambda cls=cls, kwargs=kwargs: cls(**kwargs))
+            if is_node(old):  # it replaces the node wherever it is held: may it stand there?
+                if holders is None:
+                    holders = _holders(config)
+                for where, annotation in holders.get(id(old), ()):
+                    if not accepts(new, annotation):
+                        raise RefusedClassError(
+                            f"{cls.__qualname__} cannot replace this node: it is also held at "
+                            f"{where}, which expects {type_name(annotation)}",
+                            place.path,
+                        )
             batch.append((parts, new))
             if is_node(old):
                 fresh[id(old)] = (cls, place.path, new)
@@ -286,6 +320,21 @@ def _swap_all(
             if place is not None and is_node(place.value):
                 made.setdefault(id(place.value), (type(place.value), place.path))
     return config
+
+
+def _holders(root: Any) -> dict[int, list[tuple[str, Any]]]:
+    """Node id -> every place that holds it, as (path, annotation): one walk (tree.walk)."""
+    annotations: dict[int, Any] = {id(root): type(root)}  # memoised value -> its annotation
+    found: dict[int, list[tuple[str, Any]]] = {}
+    for visit in walk(root):
+        if not visit.path:
+            continue
+        annotation = slot_annotation(visit.parent, annotations.get(id(visit.parent), Any), visit.key)
+        if visit.first is None and is_memoised(visit.value):
+            annotations[id(visit.value)] = annotation
+        if is_node(visit.value):
+            found.setdefault(id(visit.value), []).append((render(visit.path), annotation))
+    return found
 
 
 def _direct(entries: list[tuple[list[str], Any]]) -> dict[tuple[str, ...], list[tuple[str, Any]]]:
@@ -357,7 +406,7 @@ def _assign(edits: _Edits, place: _Place, parts: list[str], value: Any) -> None:
                 f"no such field ({place.path} holds {held}, not a config)",
                 join_path(place.path, next(iter(value), "")),
             )
-    edits.set(place, convert(value, place.annotation, place.path, cli=True))
+    edits.set(place, as_typed(convert(value, place.annotation, place.path, cli=True), value, edits.texts.get(key)))
 
 
 def _first_keys(value: Any) -> list[str]:

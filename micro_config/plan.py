@@ -40,7 +40,7 @@ from typing import Any
 from .convert import convert, strip, type_name, unwrap_optional
 from .errors import ConfigError, WrongTypeError, short_repr
 from .script import ConfigScriptDict, ConfigScriptList
-from .tree import values_getter
+from .tree import is_dataclass_instance, values_getter
 
 _NoneType = type(None)
 
@@ -419,6 +419,15 @@ def clear_plans() -> None:
     """Forget every plan (and cached shape): after redefining classes in a live session."""
     PLANS.clear()
     _shape_cached.cache_clear()
+
+
+def slot_annotation(parent: Any, annotation: Any, key: Any) -> Any:
+    """The annotation of the place ``key`` inside ``parent`` (annotated ``annotation``): a
+    node's field annotation from its plan, else :func:`child_annotation`."""
+    if is_dataclass_instance(parent):
+        field = plan_of(type(parent)).fields.get(key)
+        return field.annotation if field is not None else Any
+    return child_annotation(annotation, key)
 
 
 def child_annotation(annotation: Any, key: Any) -> Any:

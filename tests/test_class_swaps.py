@@ -182,6 +182,18 @@ def test_a_class_that_does_not_fit_is_refused() -> None:
     assert Plain.__module__ == swap_pkg.__name__
 
 
+def test_a_swap_of_a_shared_node_must_fit_every_place_holding_it() -> None:
+    """The new node replaces the old one everywhere (identity is meaning), so a class that one
+    of those places does not admit is refused at once, naming that place, not at save."""
+    node = Opt()
+    config = Root(a=node, pick=node)
+    with pytest.raises(RefusedClassError, match=r"Tagged cannot replace this node: it is also held at a, which expects Opt") as info:
+        swap(config, "pick=Tagged")
+    assert info.value.path == "pick"
+    new = swap(config, "pick=Momentum")  # fits both places
+    assert new.a is new.pick and type(new.a) is Momentum
+
+
 def test_a_refused_swap_imports_nothing() -> None:
     """trap_pkg.evil holds subclasses that would fit: only the import rule refuses them."""
     for tokens, config in (
@@ -233,6 +245,16 @@ def test_help_pins_the_choices_of_optim() -> None:
     lines = done.stdout.splitlines()
     assert "optim: AdamWConfig  (swap with optim=NAME: AdamWConfig, CosineAdamWConfig, SGDConfig)" in lines
     assert "model: LMModelConfig" in lines and "optim.lr: float = 0.003" in lines
+
+
+def test_help_after_a_swap_lists_the_new_class_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli(tiny(), ["optim=SGDConfig", "--help"])
+    assert info.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("optim: SGDConfig") for line in lines)
+    assert any(line.startswith("optim.momentum: float = ") for line in lines)
+    assert not any(line.startswith("optim.betas") for line in lines)  # AdamW's, swapped out
 
 
 def test_cli_swaps_and_reports_a_bad_name_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:

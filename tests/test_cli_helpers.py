@@ -61,7 +61,16 @@ def test_cli_help_prints_describe_and_exits_0(flag: str, capsys: pytest.CaptureF
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "key=value" in out.splitlines()[0]
-    assert describe(config) in out
+    assert describe(cli(config, ["epochs=1"])) in out  # the config the overrides make
+    assert "epochs: int = 1" in out.splitlines()
+
+
+def test_cli_help_after_a_bad_override_is_the_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli(walkthrough(), ["epochs=many", "--help"])
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err == "error: epochs: expected int, got 'many'\n" and captured.out == ""
 
 
 @pytest.mark.parametrize(

@@ -147,6 +147,20 @@ def test_config_and_from_together_are_refused(tmp_path: Path) -> None:
     assert code == 2 and "give one" in err
 
 
+def test_config_given_twice_is_refused_not_last_wins(tmp_path: Path) -> None:
+    code, out, err = train(tmp_path, "--config", "schemas.experiments:tiny", "--config=schemas.experiments:wide")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "--config is given twice" in err
+    assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("--overwirte", "--overwrite"), ("--confg=x", "--config")])
+def test_a_mistyped_option_is_one_line_with_the_closest(tmp_path: Path, typo: str, meant: str) -> None:
+    code, out, err = train(tmp_path, typo)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"unknown option {typo.partition('=')[0]!r} (did you mean {meant!r}?)" in err
+
+
 def test_refs_resolve_the_same_object_by_module_or_file() -> None:
     assert is_ref("schemas.experiments:tiny") and is_ref("schemas/experiments.py:tiny")
     assert not is_ref("snapshots/run.yaml")

@@ -126,3 +126,19 @@ def test_svg_rendered_by_dot_has_every_node_and_edge(tree_file: Path, tmp_path: 
     png = tmp_path / "g.png"
     assert main(["graph", str(tree_file), "-o", str(png)]) == 0
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_mermaid_labels_survive_line_breaks_and_mermaid_syntax(tmp_path: Path) -> None:
+    """A dict key holding a line break, ``|``, ``"`` or ``#quot;`` stays inside its label: every
+    node is one line, and the text shows as typed (entity codes), not as Mermaid syntax."""
+    path = tmp_path / "keys.yaml"
+    path.write_text(
+        "micro_config: 1\nmeta: {}\nconfig:\n  _target_: nowhere.Net\n"
+        '  table:\n    "a\\nb|c": 1\n    "#quot;": 2\n'
+        "  sub:\n    _target_: nowhere.Net\n    table: {}\n    sub: null\n"
+    )
+    tree, _ = read_data(path)
+    text = mermaid_text(build(tree))
+    body = text.splitlines()[1:]
+    assert all(re.fullmatch(r'  n\d+\[".*"\]|  n\d+ -->\|[^|]*\| n\d+', line) for line in body), text
+    assert "a b#124;c" in text and "#35;quot;" in text

@@ -143,6 +143,23 @@ def test_ctrl_c_advice_works_before_and_after_the_first_checkpoint(
     assert read_meta(tmp_path / "snap/run.yaml")["status"] == "finished"
 
 
+def test_sigterm_records_interrupted_and_the_run_resumes(tmp_path: Path) -> None:
+    """SIGTERM (``kill PID``, a job scheduler) stops a run as Ctrl-C does: exit 130, the advice
+    line, ``meta.status: interrupted``, not a run left ``running``. A subprocess: the signal
+    goes to the process itself."""
+    out = run_module(
+        "lm_demo.train", *tiny_args("max_steps=5"), root=tmp_path, cwd=tmp_path,
+        env={"LM_DEMO_KILL_AT": "4:term"},
+    )
+    assert out.returncode == 130, out.stderr
+    assert "step_000003 is the newest checkpoint" in out.stderr.strip().splitlines()[-1]
+    meta = read_meta(tmp_path / "snap/run.yaml")
+    assert (meta["status"], meta["step"], meta["checkpoint"]) == ("interrupted", 4, "step_000003")
+    code, _, err = call("lm_demo.resume", str(tmp_path / "snap/run.yaml"), root=tmp_path)
+    assert code == 0, err
+    assert read_meta(tmp_path / "snap/run.yaml")["status"] == "finished"
+
+
 def test_a_run_that_fails_records_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import lm_demo.loop
 

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from micro_config import ConfigError, ConflictError, WrongTypeError, parse_args
+from micro_config import (
+    ConfigError,
+    ConfigScript,
+    ConflictError,
+    WrongTypeError,
+    cli,
+    deep_replace,
+    parse_args,
+)
 from micro_config.arguments import parse_value
 
 
@@ -133,3 +142,28 @@ def test_a_key_given_twice_inside_a_value_is_refused_as_on_the_command_line() ->
     with pytest.raises(ConflictError, match="given twice"):
         parse_args(["optim={lr: 0.1, lr: 0.2}"])
     assert parse_args(["x=[{a: 1}, {a: 2}]"]) == {"x": [{"a": 1}, {"a": 2}]}  # two mappings: fine
+
+
+@dataclass
+class Named(ConfigScript):
+    run_name: str = "run"
+    version: Optional[str] = None  # noqa: UP045
+    steps: int = 1
+    lr: float = 0.1
+    either: int | str = 0
+    tags: list[str] = field(default_factory=list)
+
+    def unroll(self, metaconfig: Any) -> None:
+        return None
+
+
+def test_a_number_for_a_str_field_is_kept_as_typed() -> None:
+    tokens = ["run_name=007", "version=1.10", "steps=007", "lr=1e3", "either=007", "tags=[007]"]
+    want = Named(run_name="007", version="1.10", steps=7, lr=1000.0, either=7, tags=["7"])
+    assert cli(Named(), tokens) == want
+    assert deep_replace(Named(), parse_args(tokens)) == want
+    # through ** the texts are gone: the number's own text, as the README says
+    assert deep_replace(Named(), **parse_args(tokens)).run_name == "7"
+    assert parse_args(tokens)["run_name"] == 7  # parse_args's values stay numbers
+    swapped = deep_replace(Named(), parse_args(["run_name=42"]), steps=3)
+    assert (swapped.run_name, swapped.steps) == ("42", 3)

@@ -12,6 +12,7 @@ Output: Graphviz DOT (always), SVG/PNG through the ``dot`` program, or Mermaid t
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -211,8 +212,13 @@ def _dot_str(text: str) -> str:
 
 
 def _mermaid_str(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "#quot;").replace("|", "#124;"))
+    """Text safe inside a Mermaid label: markup and Mermaid's own ``"``, ``|`` and ``#`` as
+    entity codes, line breaks (a dict key may hold one) as spaces."""
+    text = text.replace("#", "#35;").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _LINE_BREAKS.sub(" ", text.replace('"', "#quot;").replace("|", "#124;"))
+
+
+_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
 def mermaid_text(graph: Graph) -> str:
