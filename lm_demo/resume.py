@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE, file=sys.stdout if args else sys.stderr)
         return 0 if args else 2
     path = locate(args[0], convert_path("."))
-    flags, overrides = take_flags(args[1:], DISCARD, DRIFT, WORLD)
     try:
+        flags, overrides = take_flags(args[1:], DISCARD, DRIFT, WORLD)
         saved = load_run_config(path, read_config, allow_drift=DRIFT in flags)
     except ConfigError as err:
         return fail(err)

@@ -389,3 +389,9 @@ def test_paths_in_printed_commands_paste_into_a_shell(tmp_path: Path, monkeypatc
     for name in ("snapshots/run.yaml", "snapshots/my run.yaml", "snapshots/it's $HOME.yaml"):
         assert shlex.split(f"python -m lm_demo.resume {shown(name)}")[-1] == name
     assert shown("snapshots/run.yaml") == "snapshots/run.yaml"  # quoted only when needed
+
+
+def test_a_mistyped_resume_flag_is_one_line_with_the_closest(tmp_path: Path) -> None:
+    code, out, err = call("lm_demo.resume", str(tmp_path / "run.yaml"), "--discard-newr", root=tmp_path)
+    assert code == 2 and out == ""
+    assert err == "error: unknown option '--discard-newr' (did you mean '--discard-newer'?)\n"
