@@ -182,6 +182,11 @@ def deep_replace(config: Any, given: Mapping[str, Any] | None = None, /, **overr
         raise TypeError(f"deep_replace needs a config object, got {short_repr(config)}")
     texts: dict[str, str] = {}
     if given is not None:
+        if not isinstance(given, Mapping):
+            raise TypeError(f"deep_replace takes a mapping of overrides, got {short_repr(given)}")
+        twice = given.keys() & overrides.keys()
+        if twice:
+            raise ConflictError("given twice: in the mapping and as a keyword", min(map(str, twice)))
         texts = given.texts if isinstance(given, Overrides) else {}
         overrides = {**given, **overrides}
     given = [(_split(key, ""), value) for key, value in overrides.items()]

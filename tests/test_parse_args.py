@@ -167,3 +167,12 @@ def test_a_number_for_a_str_field_is_kept_as_typed() -> None:
     assert parse_args(tokens)["run_name"] == 7  # parse_args's values stay numbers
     swapped = deep_replace(Named(), parse_args(["run_name=42"]), steps=3)
     assert (swapped.run_name, swapped.steps) == ("42", 3)
+
+
+def test_deep_replace_takes_a_mapping_and_keywords_but_not_one_key_twice() -> None:
+    assert deep_replace(Named(), {"steps": 2}, lr=0.5) == Named(steps=2, lr=0.5)
+    with pytest.raises(ConflictError, match="given twice") as info:
+        deep_replace(Named(), parse_args(["steps=2"]), steps=3)
+    assert info.value.path == "steps"
+    with pytest.raises(TypeError, match="a mapping of overrides"):
+        deep_replace(Named(), "steps=2")
