@@ -194,9 +194,13 @@ def _flow_loader() -> type:
 
 def _construct_int(loader: Any, node: Any) -> int:
     text = loader.construct_scalar(node)
-    if text[:2] in ("0o", "0x"):
-        return int(text, 0)
-    return int(text, 10)  # "010" is ten, not YAML 1.1's eight
+    if text[:2] not in ("0o", "0x"):
+        return int(text, 10)  # "010" is ten, not YAML 1.1's eight
+    value = int(text, 0)  # read whatever its length: past the limit, no text could show it
+    limit = sys.get_int_max_str_digits()
+    if limit and value.bit_length() > limit * 3.3:
+        raise ValueError("an integer longer than Python reads (sys.get_int_max_str_digits)")
+    return value
 
 
 def _construct_float(loader: Any, node: Any) -> float:

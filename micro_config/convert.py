@@ -116,7 +116,7 @@ class _Mismatch(Exception):
 LENIENCIES = (
     ("a number for a str field, as typed", "`name=3` gives `'3'`, `run_name=007` gives `'007'`"),
     ("an integer for a float field becomes a float", "`lr=1` gives `1.0` (a file keeps `1`)"),
-    ("`nan`, `inf`, `-inf` as text for a float field", "`eps=nan`"),
+    ("`nan`, `inf`, `-inf`, `infinity` (any case, a sign allowed) as text for a float field", "`eps=nan`"),
     ("an Enum member's value as well as its name", "`act=gelu` for `Act.GELU = 'gelu'`"),
     ("a number for a complex field", "`z=2` gives `(2+0j)`"),
     ("a tuple or list for any sequence or set field", "`dims=[1, 2]` for a `set[int]`"),
@@ -256,12 +256,25 @@ def _convert_union(value: Any, ann: Any, path: str, loose: bool) -> Any:
     if value is None and _NoneType in arms:
         return None
     inside: list[_Mismatch] = []  # arms that took the value's shape and refused a part of it
+    taken: list[Any] = []  # with cli: what each arm that takes the value makes of it
     for arm in arms:  # an arm that takes the value as it is wins over any conversion
         try:
-            return _convert(value, arm, path, False)
+            found = _convert(value, arm, path, False)
         except _Mismatch as exc:
             if exc.path != path:
                 inside.append(exc)
+            continue
+        if not loose:
+            return found
+        try:  # the command line's own conversions for that arm (1 for Optional[float]: 1.0)
+            found = _convert(value, arm, path, True)
+        except _Mismatch:  # (an int too large for a float): another arm may take it
+            continue
+        if found is value:  # 1 for float | int: the int arm keeps it
+            return found
+        taken.append(found)
+    if taken:
+        return taken[0]
     if loose:
         for arm in arms:
             try:
@@ -300,7 +313,10 @@ def _convert_class(value: Any, cls: type, path: str, loose: bool) -> Any:
         if type(value) is int and not loose:
             return value  # an int is a fine float, and a file keeps what it says
         if loose and isinstance(value, numbers.Real) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an int of 400 digits: past a float's range
+                raise _Mismatch(cls, value, path) from None
         if loose and isinstance(value, str) and value.strip().lower() in _FLOAT_WORDS:
             return float(value)  # "nan", "inf": plain meaning, and not YAML's spelling
     elif cls is str:
@@ -312,7 +328,10 @@ def _convert_class(value: Any, cls: type, path: str, loose: bool) -> Any:
         if isinstance(value, complex):
             return value
         if loose and isinstance(value, numbers.Number) and not isinstance(value, bool):
-            return complex(value)
+            try:
+                return complex(value)
+            except OverflowError:
+                raise _Mismatch(cls, value, path) from None
     elif issubclass(cls, enum.Enum):
         return _convert_enum(value, cls, path, loose)
     elif issubclass(cls, pathlib.PurePath):
@@ -335,7 +354,7 @@ def _convert_enum(value: Any, cls: type[enum.Enum], path: str, loose: bool) -> A
     if isinstance(value, str) and value in cls.__members__:
         return cls.__members__[value]
     if loose:
-        if not isinstance(value, bool):
+        if type(value) in (str, int, float):  # (a list's text could be expanded by Enum's message)
             try:
                 return cls(value)  # the member's value
             except (ValueError, TypeError):

@@ -8,6 +8,8 @@ deep structure (an alias bomb renders in constant time), and a whole message is 
 from __future__ import annotations
 
 import difflib
+import functools
+import sys
 from collections.abc import Iterable
 
 MESSAGE_LIMIT = 400  # characters of a message (the path comes on top, itself cut)
@@ -182,3 +184,16 @@ def short_repr(value: object, limit: int = 60) -> str:
 
     render(value, 0)
     return out.text()
+
+
+def readable_int(value: int) -> bool:
+    """Whether ``str(value)`` works: at most ``sys.get_int_max_str_digits()`` digits. An int
+    read from hex/octal/binary/base-60 text has no such limit, and past it no text (a dump,
+    ``diff``, ``show``) can show it: the readers refuse it as they refuse a long decimal."""
+    limit = sys.get_int_max_str_digits()
+    return not limit or -_power_of_ten(limit) < value < _power_of_ten(limit)
+
+
+@functools.cache
+def _power_of_ten(digits: int) -> int:
+    return 10**digits

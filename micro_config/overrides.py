@@ -406,11 +406,11 @@ def _assign(edits: _Edits, place: _Place, parts: list[str], value: Any) -> None:
             edits.set(place, _build(cls, value, place.path))  # e.g. an Optional config now None
             return
         if isinstance(value, Overrides):
-            held = f"{type_name(place.annotation)} {short_repr(place.value)}"
-            raise UnknownFieldError(
-                f"no such field ({place.path} holds {held}, not a config)",
-                join_path(place.path, next(iter(value), "")),
-            )
+            if place.value is _MISSING:  # a new entry of a plain dict: nothing to go into
+                why = f"{place.path} is a new entry: give it whole, as {place.path}=..."
+            else:
+                why = f"{place.path} holds {type_name(place.annotation)} {short_repr(place.value)}, not a config"
+            raise UnknownFieldError(f"no such field ({why})", join_path(place.path, next(iter(value), "")))
     edits.set(place, as_typed(convert(value, place.annotation, place.path, cli=True), value, edits.texts.get(key)))
 
 

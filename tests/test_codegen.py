@@ -374,6 +374,11 @@ def test_code_of_a_snapshot_rebuilds_its_config(tmp_path: Path, capsys: pytest.C
     assert run_code(capsys, str(tmp_path / "step_000001"), "--allow", "schemas")[1].split("\n", 1)[1] \
         == out.split("\n", 1)[1]
     assert run_code(capsys, "schemas:default_train")[1].split("\n", 1)[1] == out.split("\n", 1)[1]
+    # as validate: the project's own packages need no --allow; --no-project takes that back
+    assert run_code(capsys, str(snap))[1].split("\n", 1)[1] == out.split("\n", 1)[1]
+    fresh = subprocess.run([sys.executable, "-m", "micro_config", "code", str(snap), "--no-project"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)  # schemas not imported
+    assert fresh.returncode == 2 and "pass --allow schemas" in fresh.stderr
     assert run_code(capsys, "schemas/__init__.py:default_train")[1].split("\n", 1)[1] \
         == out.split("\n", 1)[1]
 

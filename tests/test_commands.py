@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from micro_config.commands.diff import Change
-from micro_config.commands.main import allowed_packages, main
+from micro_config.commands.main import main
 from micro_config.commands.report import format_change, render
+from micro_config.commands.sources import allowed_packages
 
 if TYPE_CHECKING:
     from demo_runs import LmRuns

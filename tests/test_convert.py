@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from micro_config import ConfigError, ConfigScriptDict, ConfigScriptList, deep_replace, from_data
-from micro_config.convert import accepts, coerce, type_name, unwrap_optional
+from micro_config.convert import accepts, coerce, convert, type_name, unwrap_optional
 from micro_config.plan import annotations_of as field_types
 from tests.configs_core import (
     Act,
@@ -132,7 +132,11 @@ def test_union_prefers_an_arm_that_takes_the_value_as_is() -> None:
     assert coerce("1", Union[int, str]) == "1"  # noqa: UP007 - the typing spelling on purpose
     assert coerce(1, float | int) == 1 and type(coerce(1, float | int)) is int
     assert coerce(1.5, str | int) == "1.5"  # no arm takes 1.5 as is: the first that converts
-    assert coerce(1, str | float) == 1  # an int is a float as it is (the one rule)
+    assert convert(1, str | float) == 1  # an int is a float as it is (the one rule)...
+    assert type(coerce(1, str | float)) is float  # ...and the command line makes it one
+    assert type(coerce(1, Optional[float])) is float  # noqa: UP045 - as for a plain float field
+    assert coerce([1, 2], list[int] | list[float]) == [1, 2]  # the arm keeping it as it is
+    assert type(coerce([1, 2], Optional[list[float]])[0]) is float  # noqa: UP045
     assert coerce(True, int | bool) is True
 
 
@@ -295,3 +299,25 @@ def _same_types(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return all(_same_types(a[k], b[k]) for k in a)
     return True
+
+
+def test_an_int_past_a_floats_range_is_a_wrong_type_not_an_overflow() -> None:
+    huge = 10**400
+    for ann in (float, Optional[float], complex):  # noqa: UP045
+        with pytest.raises(ConfigError, match="expected"):
+            coerce(huge, ann, "lr")
+    assert coerce(huge, float | int) == huge  # the int arm takes it as it is
+
+
+@pytest.mark.timeout(20)
+def test_an_alias_bomb_for_an_enum_field_fails_fast() -> None:
+    """The command line tries an enum's value only for a scalar: Enum's own error message would
+    spell out the whole expanded value (10**9 items here)."""
+    from micro_config import parse_args
+
+    bomb = "[&a0 [1,1,1,1,1,1,1,1,1,1]" + "".join(
+        f", &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)) + "]"
+    value = parse_args([f"color={bomb}"])["color"]
+    with pytest.raises(ConfigError, match="expected Color") as info:
+        coerce(value, Color, "color")
+    assert len(str(info.value)) < 300

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import micro_config
 from micro_config import (
     ConfigError,
     ConfigScriptDict,
@@ -583,3 +584,17 @@ def test_edits_inside_shared_plain_lists_keep_them_shared(root: Node, data: st.D
         if old is target:
             assert now[index] == 99
     assert len({id(v) for v in mapping.values()}) == len(mapping)
+
+
+def test_a_key_below_a_new_dict_entry_says_to_give_the_entry_whole() -> None:
+    @dataclasses.dataclass
+    class Table(micro_config.ConfigScript):
+        d: dict[str, int] = dataclasses.field(default_factory=dict)
+
+        def unroll(self, metaconfig: Any) -> None:
+            return None
+
+    with pytest.raises(micro_config.UnknownFieldError) as info:
+        deep_replace(Table(), **parse_args(["d.k.z=3"]))
+    assert str(info.value) == "d.k.z: no such field (d.k is a new entry: give it whole, as d.k=...)"
+    assert deep_replace(Table(), **parse_args(["d.k=3"])).d == {"k": 3}

@@ -130,7 +130,10 @@ def test_bad_optimizer_values_name_the_field(config, path: str) -> None:
 
 
 @pytest.mark.parametrize(("ref", "message"), [
-    ("schemas:TransformerConfig", "is a TransformerConfig, but this command runs a TrainLoop"),
+    ("schemas:TransformerConfig", "holds a TransformerConfig, but this command runs a TrainLoop"),
+    ("schemas.optim:AdamWConfig", "holds an AdamWConfig, but this command runs a TrainLoop"),
+    ("schemas", "is not a reference: give module:attr"),
+    (":x", "is not a reference"),
     ("schemas.experiments:tinny", "has no 'tinny' (did you mean 'tiny'?)"),
     ("schemas.nowhere:tiny", "no module named 'schemas.nowhere'"),
     ("no/such/file.py:tiny", "no such file"),

@@ -17,9 +17,11 @@ import pytest
 from micro_config import (
     ConfigError,
     ConfigScript,
+    deep_replace,
     from_json,
     from_yaml,
     load_snapshot,
+    parse_args,
     read_meta,
     save_snapshot,
     to_json,
@@ -127,6 +129,37 @@ def test_integers_past_pythons_text_limit_are_refused_at_parse() -> None:
         from_json(f'{{"_target_": "{LEAF}",\n "count": {digits}}}')
     big = int("9" * (sys.get_int_max_str_digits() - 1))
     assert from_yaml(to_yaml(Leaf(count=big))).count == big  # what loads is written again
+
+
+@pytest.mark.timeout(20)
+def test_integers_in_other_bases_past_the_limit_and_long_base_60_are_refused_at_parse() -> None:
+    """Hex/octal/binary are read whatever their length (an int no text could show), and PyYAML
+    reads a base-60 int (``1:20``) in quadratic time: refused, with their line."""
+    limit = sys.get_int_max_str_digits()
+    for text in ("0x" + "f" * limit, "0b" + "1" * (4 * limit), "0" + "7" * (2 * limit)):
+        with pytest.raises(MalformedFileError, match="line 2.*integer of"):
+            from_yaml(f"_target_: {LEAF}\ncount: {text}\n")
+    with pytest.raises(MalformedFileError, match="line 2.*base-60 integer"):
+        from_yaml(f"_target_: {LEAF}\ncount: 1{':59' * 300_000}\n")  # ~1 MB: took 28 s
+    assert from_yaml(f"_target_: {LEAF}\ncount: 0x1f\n").count == 31
+    assert from_yaml(f"_target_: {LEAF}\ncount: 1:20\n").count == 80
+    with pytest.raises(ConfigError, match="cannot read"):  # the command line: the same limit
+        deep_replace(Leaf(), **parse_args(["count=0x" + "f" * limit]))
+
+
+def test_a_float_past_the_range_is_refused_in_files_as_on_the_command_line() -> None:
+    with pytest.raises(MalformedFileError, match="line 2.*past a float's range"):
+        from_yaml(f"_target_: {LEAF}\nratio: 1.0e+400\n")
+    with pytest.raises(MalformedFileError, match="past a float's range") as info:
+        from_json(f'{{"_target_": "{LEAF}", "ratio": -1e400}}')
+    assert info.value.path == "ratio"
+    for word in ("NaN", "Infinity", "-Infinity"):  # Python's extension, not JSON
+        with pytest.raises(MalformedFileError, match=f"{word} is not JSON"):
+            from_json(f'{{"_target_": "{LEAF}", "ratio": {word}}}')
+    for value in (float("inf"), float("-inf"), 1e308):  # what the format writes reads back
+        leaf = Leaf(ratio=value)
+        assert from_json(to_json(leaf)) == leaf and from_yaml(to_yaml(leaf)) == leaf
+    assert from_json(f'{{"_target_": "{LEAF}", "ratio": 1e300}}').ratio == 1e300
 
 
 # ---------------------------------------------------------------- depth

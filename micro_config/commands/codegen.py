@@ -46,6 +46,7 @@ from .pysource import (
     statement,
     str_literal,
 )
+from .sources import add_allow_options, rebuild_allowed
 
 ROOT_NAME = "config"
 MAX_NESTING = 12  # a value nested deeper becomes a variable (Python's parser has a limit)
@@ -403,15 +404,16 @@ def python_source(root: Any, *, all_fields: bool = False, docstring: str | None 
 
 _EXAMPLES = """\
 examples:
-  micro-config code snapshots/run.yaml --allow schemas > my_run.py
+  micro-config code snapshots/run.yaml > my_run.py
   python -m lm_demo.train --config my_run.py:config max_steps=100
-  micro-config code checkpoints/run/step_000200 --allow schemas --all
+  micro-config code checkpoints/run/step_000200 --all
   micro-config code schemas.experiments:tiny
 
 The code binds the variable 'config'. An object held at several places (a shared node, list,
 dict or set) becomes one variable, named after its first place as in the snapshot's anchors.
-Classes are imported only from the packages allowed by --allow and $MICRO_CONFIG_ALLOW (as for
-validate); the printed code imports them. exit status: 0 OK, 2 error."""
+Classes are imported as validate imports them: from the project's own packages (unless
+--no-project) and those --allow and $MICRO_CONFIG_ALLOW name; the printed code imports them.
+exit status: 0 OK, 2 error."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -427,15 +429,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("a", metavar="A", help="the config to write as code")
     p.add_argument("--all", action="store_true", dest="all_fields",
                    help="write every field, also those equal to the class default")
-    p.add_argument("--allow", action="append", metavar="PKG",
-                   help="a package classes may be imported from (repeatable)")
+    add_allow_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .main import allowed_packages, rebuild  # main imports this module to register it
-
-    root, warned = rebuild(args.a, allowed_packages(args.allow))
+    root, warned, _ = rebuild_allowed(args)
     for message in warned:
         print("micro-config: warning: " + " ".join(message.split()), file=sys.stderr)
     origin = args.a if re.fullmatch(r"[\w./:+-]+", args.a) else "A"

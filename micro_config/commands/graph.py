@@ -24,6 +24,7 @@ from ..errors import ConfigError
 from ..snapshot.format import AGAIN, FIRST, LEAF, walk
 from .diff import children, diff_data, entries, tag, walk_items
 from .report import render
+from .sources import load_source
 
 EXAMPLES = """\
 examples:
@@ -275,7 +276,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .main import load_source
     from .schema import write_file
 
     fmt = args.format or (_SUFFIXES.get(Path(args.output).suffix.lower()) if args.output else None) or "dot"

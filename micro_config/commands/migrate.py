@@ -22,6 +22,7 @@ from ..snapshot.migrate import MigrationWarning
 from .diff import diff_data
 from .refs import importable_cwd
 from .report import format_change, use_color
+from .sources import allowed_packages
 
 EXAMPLES = """\
 examples:
@@ -53,7 +54,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .main import allowed_packages
 
     source = snapshot_file(Path(args.old))
     old_tree, meta = read_data(source)

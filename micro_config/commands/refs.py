@@ -39,6 +39,11 @@ def importable_cwd() -> None:
 def load_ref(ref: str, expect: type | None = None) -> Any:
     """The config ``ref`` names (see the module's doc). With ``expect``, the config must be an
     instance of that class (a :class:`WrongTypeError` otherwise)."""
+    if not (_MODULE_REF.match(ref) or _FILE_REF.match(ref)):
+        raise ConfigError(
+            f"{short_repr(ref)} is not a reference: give module:attr (schemas.experiments:tiny) or "
+            "path/to/file.py:attr"
+        )
     importable_cwd()
     found = _FILE_REF.match(ref)
     if found is not None:  # a file wins over a module named "x.py"
@@ -67,10 +72,14 @@ def load_ref(ref: str, expect: type | None = None) -> Any:
         )
     if expect is not None and not isinstance(value, expect):
         raise WrongTypeError(
-            f"{ref}: is a {type(value).__qualname__}, but this command runs a "
-            f"{expect.__qualname__} ({expect.__module__}.{expect.__qualname__})"
+            f"{ref}: holds {_article(type(value).__qualname__)}, but this command runs "
+            f"{_article(expect.__qualname__)} ({expect.__module__}.{expect.__qualname__})"
         )
     return value
+
+
+def _article(name: str) -> str:
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def _import(ref: str, module_name: str) -> Any:

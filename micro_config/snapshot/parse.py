@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ConfigError, MalformedFileError, short_repr
+from ..errors import ConfigError, MalformedFileError, readable_int, short_repr
 from .format import (
     DEPTH_LIMIT,
     ID,
@@ -83,14 +83,22 @@ def _loader(locating: bool = False) -> type:
 
     def construct_float(loader: Any, node: Any) -> float:
         value = yaml.SafeLoader.construct_yaml_float(loader, node)
+        if value in _INFINITIES and "inf" not in node.value.lower():
+            raise _problem(loader, node, OUT_OF_RANGE)  # 1e400: as the command line refuses it
         return NAN if value != value else value
 
     def construct_int(loader: Any, node: Any) -> int:
+        if ":" in node.value and len(node.value) > SEXAGESIMAL_LIMIT:  # PyYAML: quadratic time
+            raise _problem(loader, node, f"a base-60 integer of {len(node.value)} characters "
+                           f"(the format reads at most {SEXAGESIMAL_LIMIT})")
         try:
-            return yaml.SafeLoader.construct_yaml_int(loader, node)
+            value = yaml.SafeLoader.construct_yaml_int(loader, node)
         except ValueError:  # past Python's int <-> text limit (sys.get_int_max_str_digits)
+            value = None
+        if value is None or not readable_int(value):  # hex, octal, binary: any length
             raise _problem(loader, node, f"an integer of {len(node.value)} characters is "
                            "longer than Python reads (sys.get_int_max_str_digits)") from None
+        return value
 
     def refuse(loader: Any, node: Any) -> Any:
         if locating:
@@ -277,10 +285,10 @@ def parse_json_unchecked(text: str | bytes) -> Any:
     try:
         try:
             with recursion_room(DEPTH_LIMIT):
-                data = json.loads(text, object_pairs_hook=_json_hook())
+                data = json.loads(text, object_pairs_hook=_json_hook(), parse_constant=_not_json)
         except RecursionError:  # near the limit: read with room to spare, then measure
             with recursion_room(2 * DEPTH_LIMIT):
-                data = json.loads(text, object_pairs_hook=_json_hook())
+                data = json.loads(text, object_pairs_hook=_json_hook(), parse_constant=_not_json)
             check_data(data)
     except json.JSONDecodeError as exc:
         raise MalformedFileError(
@@ -288,6 +296,11 @@ def parse_json_unchecked(text: str | bytes) -> Any:
         ) from None
     except _RefError as exc:
         raise MalformedFileError(str(exc), _locate_bad_ref(text) or "") from None
+    except _NotJson as exc:
+        raise MalformedFileError(
+            f"{exc.args[0]} is not JSON (the format writes {{\"_type_\": \"float\", \"value\": "
+            f"\"{_CONSTANTS[exc.args[0]]}\"}})"
+        ) from None
     except _DuplicateKey:
         raise _json_duplicate(text) from None
     except RecursionError:
@@ -301,7 +314,32 @@ def parse_json_unchecked(text: str | bytes) -> Any:
         path = find(data, not_utf8)
         if path is not None:
             raise MalformedFileError(r"a lone surrogate (\ud800-\udfff) is not text UTF-8 can carry", path)
+    if _BIG_EXPONENT[type(text)].search(text) is not None:  # a number may be past a float's range
+        path = find(data, _overflowed)
+        if path is not None:
+            raise MalformedFileError(OUT_OF_RANGE, path)
     return data
+
+
+OUT_OF_RANGE = "a number past a float's range (the format writes inf as a marker)"
+SEXAGESIMAL_LIMIT = 100  # characters of a YAML 1.1 base-60 integer (1:20:30)
+_INFINITIES = (NONFINITE["inf"], NONFINITE["-inf"])  # compared by ==: any infinity
+_BIG_EXPONENT = {str: re.compile(r"[eE]\+?0*[1-9][0-9]{2}"), bytes: re.compile(rb"[eE]\+?0*[1-9][0-9]{2}")}
+_CONSTANTS = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}
+
+
+class _NotJson(Exception):
+    pass
+
+
+def _not_json(name: str) -> Any:
+    """``parse_constant``: ``NaN``/``Infinity`` are Python's extension of JSON, not JSON."""
+    raise _NotJson(name)
+
+
+def _overflowed(value: Any) -> bool:
+    """A float literal past the range (``1e400``): infinite, but not the marker's own object."""
+    return type(value) is float and value in _INFINITIES and all(value is not x for x in _INFINITIES)
 
 
 # a JSON escape of a surrogate, or (bytes: json decodes them with "surrogatepass") the UTF-8
