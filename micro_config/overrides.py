@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import operator
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from .errors import (
     ConflictError,
     RefusedClassError,
     UnknownFieldError,
+    WrongTypeError,
     closest,
     did_you_mean,
     join_path,
@@ -411,6 +413,7 @@ def _assign(edits: _Edits, place: _Place, parts: list[str], value: Any) -> None:
             else:
                 why = f"{place.path} holds {type_name(place.annotation)} {short_repr(place.value)}, not a config"
             raise UnknownFieldError(f"no such field ({why})", join_path(place.path, next(iter(value), "")))
+    value = _nodes_from_mappings(value, place.annotation, place.path)
     edits.set(place, as_typed(convert(value, place.annotation, place.path, cli=True), value, edits.texts.get(key)))
 
 
@@ -475,6 +478,47 @@ def _config_class(annotation: Any) -> type | None:
     return inner if isinstance(inner, type) and dataclasses.is_dataclass(inner) else None
 
 
+def _nodes_from_mappings(value: Any, annotation: Any, path: str) -> Any:
+    """``value`` with each plain mapping that stands where the annotation names one config
+    class built as that class (:func:`_build`), inside lists, tuples and dicts too: the file's
+    rule for a mapping without ``_target_`` (``lst=[{x: 7}]`` for ``list[A]``). Containers met
+    twice are done once (an alias bomb stays linear) and one that changes nowhere is kept."""
+    if type(value) not in (list, tuple, dict):
+        return value
+    memo: dict[tuple[int, int], tuple[Any, Any]] = {}  # (id, annotation id) -> (value, result)
+
+    def visit(value: Any, annotation: Any, path: str) -> Any:
+        kind = type(value)
+        if kind not in (list, tuple, dict):
+            return value
+        key = (id(value), id(annotation))
+        done = memo.get(key)
+        if done is not None:  # met before (a YAML alias): the same result, one node
+            return done[1]
+        cls = _config_class(annotation) if kind is dict else None
+        if cls is not None:
+            new = _build(cls, value, path)
+            memo[key] = (value, new)
+            return new
+        if kind is dict:
+            new: Any = {k: visit(v, child_annotation(annotation, k), join_path(path, str(k)))
+                        for k, v in value.items()}
+            same = all(new[k] is v for k, v in value.items())
+        else:
+            items = [visit(v, child_annotation(annotation, i), join_path(path, str(i)))
+                     for i, v in enumerate(value)]
+            same = all(map(operator.is_, items, value))
+            new = kind(items)
+        result = value if same else new
+        memo[key] = (value, result)
+        return result
+
+    try:
+        return visit(value, annotation, path)
+    except RecursionError:
+        raise WrongTypeError("the value is nested too deeply to check", path) from None
+
+
 def _build(cls: type, data: dict[Any, Any], path: str) -> Any:
     """A new ``cls`` from a dict of field values (dotted keys allowed), each value coerced."""
     nested: dict[str, Any] = {}
@@ -492,7 +536,7 @@ def _build(cls: type, data: dict[Any, Any], path: str) -> Any:
         if isinstance(value, dict) and sub is not None:
             kwargs[name] = _build(sub, value, item_path)
         else:
-            kwargs[name] = field.cli(value, item_path)
+            kwargs[name] = field.cli(_nodes_from_mappings(value, field.annotation, item_path), item_path)
     return _construct(cls, path, lambda: cls(**kwargs))
 
 

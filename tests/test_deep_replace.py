@@ -598,3 +598,37 @@ def test_a_key_below_a_new_dict_entry_says_to_give_the_entry_whole() -> None:
         deep_replace(Table(), **parse_args(["d.k.z=3"]))
     assert str(info.value) == "d.k.z: no such field (d.k is a new entry: give it whole, as d.k=...)"
     assert deep_replace(Table(), **parse_args(["d.k=3"])).d == {"k": 3}
+
+
+@dataclasses.dataclass
+class Item(micro_config.ConfigScript):
+    x: int = 1
+
+    def unroll(self, metaconfig: Any) -> None:
+        return None
+
+
+@dataclasses.dataclass
+class Items(micro_config.ConfigScript):
+    lst: list[Item] = dataclasses.field(default_factory=list)
+    by_name: dict[str, Item] = dataclasses.field(default_factory=dict)
+    fixed: tuple[Item, ...] = ()
+
+    def unroll(self, metaconfig: Any) -> None:
+        return None
+
+
+def test_mappings_inside_containers_become_configs_as_in_a_file() -> None:
+    """The file's rule (a mapping without _target_ where the annotation names one config
+    class is that class) holds inside lists, dicts and tuples on the command line too; an
+    aliased mapping is one node, as in a file."""
+    tokens = ["lst=[&one {x: 7}, *one, {}]", "by_name={a: {x: 2}}", "fixed=[{x: 3}]"]
+    new = deep_replace(Items(), **parse_args(tokens))
+    text = "lst: [&one {x: 7}, *one, {x: 1}]\nby_name: {a: {x: 2}}\nfixed: [{x: 3}]\n"
+    assert new == micro_config.from_yaml(text, Items)
+    assert new.lst == [Item(7), Item(7), Item(1)] and new.lst[0] is new.lst[1]
+    assert (new.by_name, new.fixed) == ({"a": Item(2)}, (Item(3),))
+    assert deep_replace(Items(), lst=[{"x": 5}]).lst == [Item(5)]  # from Python too
+    with pytest.raises(micro_config.UnknownFieldError) as info:
+        deep_replace(Items(), **parse_args(["lst=[{}, {y: 1}]"]))
+    assert info.value.path == "lst.1.y"

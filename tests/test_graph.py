@@ -141,4 +141,6 @@ def test_mermaid_labels_survive_line_breaks_and_mermaid_syntax(tmp_path: Path) -
     text = mermaid_text(build(tree))
     body = text.splitlines()[1:]
     assert all(re.fullmatch(r'  n\d+\[".*"\]|  n\d+ -->\|[^|]*\| n\d+', line) for line in body), text
-    assert "a b#124;c" in text and "#35;quot;" in text
+    assert "a\\nb#124;c" in text and "#35;quot;" in text  # the break shown as \n
+    dot = dot_text(build(tree))
+    assert "{a\\nb|c: 1" in dot and "\nb" not in dot  # one line per label in DOT too

@@ -55,6 +55,7 @@ class Sink:
     big: float = float("-inf")
     maybe: Optional[int] = None  # noqa: UP045 - the spelling under test
     table: dict[str, float] = field(default_factory=lambda: {"a": 1.0})
+    counts: dict[int, str] = field(default_factory=lambda: {1: "a"})  # written as pairs
     first: list[int] = field(default_factory=list)
     second: list[int] = field(default_factory=list)
     choice: Part | Other = field(default_factory=Other)
@@ -133,6 +134,10 @@ SINK_CASES = [
     ("config.note", DELETE, True),  # a field with a default may be left out
     ("config.part.color", "GREEN", True),
     ("versions", {f"{MOD}.Sink": 3}, False),  # a file from the future
+    ("config.counts", {"a": "b"}, False),  # a plain object's keys are text, not ints
+    ("config.counts", {"_type_": "dict", "value": [["a", "b"]]}, False),  # the key's type
+    ("config.counts", {"_type_": "dict", "value": [[2, "b"]]}, True),
+    ("config.counts", {}, True),
 ]
 
 

@@ -176,7 +176,14 @@ def _locate(graph: Graph, path: str) -> tuple[Node, str]:
 # ---------------------------------------------------------------- writing
 
 
+def _visible_breaks(text: str) -> str:
+    """A line break inside a key or path (a dict key may hold one) shown as the two characters
+    ``\\n``, as a string value's repr shows it: one label line, and ``a\\nb`` is not ``a b``."""
+    return _LINE_BREAKS.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def _html(text: str) -> str:
+    text = _visible_breaks(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
@@ -209,14 +216,14 @@ def dot_text(graph: Graph, title: str = "") -> str:
 
 
 def _dot_str(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    return _visible_breaks(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _mermaid_str(text: str) -> str:
     """Text safe inside a Mermaid label: markup and Mermaid's own ``"``, ``|`` and ``#`` as
-    entity codes, line breaks (a dict key may hold one) as spaces."""
-    text = text.replace("#", "#35;").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _LINE_BREAKS.sub(" ", text.replace('"', "#quot;").replace("|", "#124;"))
+    entity codes, line breaks shown as ``\\n``."""
+    text = _visible_breaks(text).replace("#", "#35;").replace("&", "&amp;")
+    return text.replace("<", "&lt;").replace(">", "&gt;").replace('"', "#quot;").replace("|", "#124;")
 
 
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
