@@ -30,7 +30,7 @@ from .errors import (
     short_repr,
 )
 from .plan import child_annotation, plan_of, slot_annotation
-from .swap import carried, pick_class, swap_bases
+from .swap import carried, class_names, pick_class, swap_bases, swap_classes
 from .tree import (
     children,
     expand,
@@ -569,7 +569,21 @@ def _unknown(root: Any, place: _Place, part: str, rest: list[str]) -> ConfigErro
     else:
         what = f"no such field ({type_name(place.annotation)} {short_repr(container)} has no fields)"
         return UnknownFieldError(what, path)
-    return UnknownFieldError(what + _hint(root, place, wanted, [part, *rest]), path)
+    error = UnknownFieldError(what + _hint(root, place, wanted, [part, *rest]), path)
+    if what == "no such field" and place.path:
+        error.message += _swap_hint(container, place, part)
+    return error
+
+
+def _swap_hint(node: Any, place: _Place, part: str) -> str:
+    """``; SGDConfig has it: optim=SGDConfig first`` when a class the place may be swapped to
+    (swap.swap_classes) has the field the node lacks."""
+    having = [cls for cls in swap_classes(place.annotation)
+              if cls is not type(node) and part in plan_of(cls).fields]
+    if not having:
+        return ""
+    names = class_names(tuple(having))[:3]
+    return f"; {' and '.join(names)} {'has' if len(names) == 1 else 'have'} it: swap first with {place.path}={names[0]}"
 
 
 def _hint(root: Any, place: _Place, wanted: str, parts: list[str]) -> str:

@@ -194,6 +194,16 @@ def test_a_swap_of_a_shared_node_must_fit_every_place_holding_it() -> None:
     assert new.a is new.pick and type(new.a) is Momentum
 
 
+def test_a_field_of_another_class_names_the_swap_that_brings_it() -> None:
+    with pytest.raises(UnknownFieldError) as info:
+        swap(tiny(), "optim.momentum=0.8")
+    assert str(info.value).endswith("; SGDConfig has it: swap first with optim=SGDConfig")
+    assert info.value.path == "optim.momentum"
+    with pytest.raises(UnknownFieldError) as info:
+        swap(tiny(), "optim.lrr=1")  # a plain typo: no swap named
+    assert "swap" not in str(info.value)
+
+
 def test_a_refused_swap_imports_nothing() -> None:
     """trap_pkg.evil holds subclasses that would fit: only the import rule refuses them."""
     for tokens, config in (
