@@ -155,6 +155,9 @@ def save_checkpoint(
     _save_file(state, tmp / "state.pt")
     save_snapshot(config, tmp / "config.yaml", meta={"step": step, **(meta or {})})
     if final.exists():  # left by a run that fell back past it, or a run now restarted
+        if not is_own(final):  # check_step_folders refused this at the start: a file added since
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise ConfigError(f"{final} holds files the demo did not write: it is not replaced")
         shutil.rmtree(final)
     os.rename(tmp, final)
     _fsync_dir(directory)
@@ -217,8 +220,29 @@ def load_checkpoint(
         }
     except Exception as exc:  # a truncated or corrupt file: torch raises various types
         raise ConfigError(f"checkpoint {path} is corrupt: {_first_line(exc)}") from None
+    wrong = _wrong_shape(loaded)
+    if wrong:  # it loads, but is not what the demo writes: as unreadable as a truncated file
+        raise ConfigError(f"checkpoint {path} is corrupt: {wrong}")
     config = read_checkpoint_config(path, read_config, allow_drift)
     return Checkpoint(path, loaded["model"], loaded["optim"], loaded["state"], config)
+
+
+STATE_KEYS = ("step", "epoch", "position", "order", "rng")  # what state.pt holds (tokens: later)
+
+
+def _wrong_shape(loaded: dict[str, Any]) -> str:
+    """What is not as the demo writes it in loaded ``model``/``optim``/``state`` ("" when all
+    is): the dicts and keys the resume reads, checked before anything uses them."""
+    model, optim, state = loaded["model"], loaded["optim"], loaded["state"]
+    if not isinstance(model, dict):
+        return f"model.pt holds a {type(model).__name__}, not a state dict"
+    if not isinstance(optim, dict) or not all(isinstance(optim.get(k), dict) for k in ("optimizer", "scheduler")):
+        return "optim.pt does not hold the optimizer's and the scheduler's state dicts"
+    if not isinstance(state, dict) or any(k not in state for k in STATE_KEYS):
+        return f"state.pt does not hold the loop's state ({', '.join(STATE_KEYS)})"
+    if type(state["step"]) is not int or type(state["epoch"]) is not int or state["step"] < 0:
+        return "state.pt holds no step and epoch numbers"
+    return ""
 
 
 def load_latest(
@@ -269,6 +293,38 @@ def check_no_newer(checkpoint: Checkpoint, home: Path, discard: bool) -> None:
         )
 
 
+def check_snapshot_free(snapshot: Path, home: Path, root: str, overwrite: bool) -> None:
+    """A new run writes ``snapshot``: refuse when that would replace a file that is not a run's
+    snapshot (hand-written YAML, a ``save_snapshot`` of yours) or, unless ``overwrite``, the
+    snapshot of a run in another checkpoint folder (its record, and the command that resumes it)."""
+    from micro_config import convert_path, read_meta
+
+    from .console import shown
+
+    try:
+        if not snapshot.exists():
+            return
+    except OSError:  # a name too long, say: check_writable says what is wrong with it
+        return
+    try:
+        before = read_meta(snapshot).get("checkpoint_dir")
+    except ConfigError:
+        before = None
+    if not isinstance(before, str):
+        raise ConfigError(
+            f"{shown(snapshot)} is there and is no run's snapshot, so this run would replace it: "
+            "set run_name (or snapshot_dir) to write the run's snapshot elsewhere",
+            "run_name",
+        )
+    if Path(convert_path(before, root)).resolve() != home.resolve() and not overwrite:
+        raise ConfigError(
+            f"{shown(snapshot)} records the run in {before}: set run_name (or snapshot_dir) for "
+            "this one, or pass --overwrite (overwrite=True) to point it at this run (that run's "
+            "checkpoints are untouched)",
+            "run_name",
+        )
+
+
 def note_snapshot_owner(snapshot: Path, home: Path, root: str) -> None:
     """Warn when the snapshot about to be rewritten described a run in another folder."""
     from micro_config import convert_path, read_meta
@@ -283,6 +339,26 @@ def note_snapshot_owner(snapshot: Path, home: Path, root: str) -> None:
         warn(
             f"{snapshot} described the run in {before}; it now describes this one "
             f"(that run's checkpoints are untouched)"
+        )
+
+
+def check_step_folders(home: Path, after: int) -> None:
+    """Refuse a run that would write a ``step_NNNNNN`` folder (past step ``after``) holding a
+    file the demo did not write: saving a checkpoint there would replace it."""
+    if not home.is_dir():
+        return
+    for path in sorted(home.iterdir()):
+        found = STEP_RE.match(path.name)
+        if found is None or int(found.group(1)) <= after or is_own(path):
+            continue
+        from .console import shown
+
+        theirs = sorted(p.name for p in path.iterdir() if p.name not in FILES) if path.is_dir() else []
+        what = f"files the demo did not write ({', '.join(theirs[:3])})" if theirs else "no checkpoint folder"
+        raise ConfigError(
+            f"{shown(path)} holds {what}, and this run writes its checkpoints there: move "
+            "them out of the folder first",
+            "save_checkpoint_dir",
         )
 
 

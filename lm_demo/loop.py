@@ -35,6 +35,8 @@ from .checkpoint import (
     check_folder_free,
     check_no_newer,
     check_same_folder,
+    check_snapshot_free,
+    check_step_folders,
     load_checkpoint,
     load_latest,
     note_snapshot_owner,
@@ -149,6 +151,8 @@ def train(
             check_world_size(resumed, dist.world_size, allow_world_size_change)
         else:
             old = check_folder_free(home, snapshot_path, overwrite)
+            check_snapshot_free(snapshot_path, home, project_root, overwrite)
+        check_step_folders(home, -1 if resumed is None else resumed.state["step"])
         check_writable(home, "save_checkpoint_dir")
         check_writable(snapshot_path, "snapshot_dir", file=True)
         if bsize % dist.world_size:

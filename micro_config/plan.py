@@ -40,7 +40,7 @@ from typing import Any
 from .convert import convert, strip, type_name, unwrap_optional
 from .errors import ConfigError, WrongTypeError, short_repr
 from .script import ConfigScriptDict, ConfigScriptList
-from .tree import is_dataclass_instance, values_getter
+from .tree import field_names, is_dataclass_instance, values_getter
 
 _NoneType = type(None)
 
@@ -86,17 +86,20 @@ class Shape:
     ``str_as``: the type a plain string becomes (a Path or Enum class; None: a str).
     ``dict_as``: the type a plain mapping becomes (a ConfigScriptDict class; None: a dict).
     ``node``: the dataclass a mapping without ``_target_`` stands for (None: none).
+    ``nodes``: in a union of several dataclasses, the classes such a mapping may stand for, in
+    order (the loader takes the first whose fields it names and that builds; None: none).
     ``item`` / ``items`` / ``key`` / ``value``: shapes of the elements (positional for tuples).
     ``classes``: the classes a ``_target_`` or typed marker must subclass here (None: any).
     """
 
-    __slots__ = ("list_as", "str_as", "dict_as", "node", "item", "items", "key", "value", "classes")
+    __slots__ = ("list_as", "str_as", "dict_as", "node", "nodes", "item", "items", "key", "value", "classes")
 
     def __init__(self, classes: tuple[type, ...] | None = None) -> None:
         self.list_as: type | None = None
         self.str_as: type | None = None
         self.dict_as: type | None = None
         self.node: type | None = None
+        self.nodes: tuple[type, ...] | None = None
         self.item: Shape = self
         self.items: tuple[Shape, ...] | None = None
         self.key: Shape = self
@@ -187,6 +190,8 @@ def _union_shape(arms: list[Shape]) -> Shape:
     nodes = [arm.node for arm in arms if arm.node is not None]
     if len(nodes) == 1 and not dicts:
         shape.node = nodes[0]
+    elif nodes and not dicts:
+        shape.nodes = tuple(nodes)
     return shape
 
 
@@ -402,6 +407,9 @@ def plan_of(cls: type) -> Plan:
     """The plan of a dataclass, made on first use and kept in :data:`PLANS`."""
     plan = PLANS.get(cls)
     if plan is None:
+        wrapper = isinstance(cls, type) and issubclass(cls, list | dict)
+        if hasattr(cls, "_micro_config_node") and not wrapper and not dataclasses.is_dataclass(cls):
+            field_names(cls)  # a ConfigScript without @dataclass: the error that says so
         if not dataclasses.is_dataclass(cls) or not isinstance(cls, type):
             raise ConfigError(f"{short_repr(cls)} is not a dataclass")
         try:

@@ -80,7 +80,13 @@ def field_names(cls: type) -> tuple[str, ...]:
     """Every dataclass field of ``cls`` (``init=False`` ones too), in order; cached per class."""
     names = _FIELDS.get(cls)
     if names is None:
-        names = _FIELDS[cls] = tuple(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+        fields = getattr(cls, "__dataclass_fields__", None)
+        if fields is None:  # a ConfigScript subclass without @dataclass: the usual slip
+            raise ConfigError(
+                f"{cls.__qualname__} is a ConfigScript but not a dataclass: put @dataclass on "
+                f"the line above 'class {cls.__name__}'"
+            )
+        names = _FIELDS[cls] = tuple(fields)
     return names
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from micro_config import ConfigError, ConfigScript, MetaConfig
+from micro_config import ConfigError, ConfigScript, MetaConfig, diff
+from micro_config.errors import short_repr
 
 from .checks import check_int, check_optional_int
 from .data import VALID_FILE, WikiDataConfig
@@ -153,6 +154,13 @@ class TrainLoop(ConfigScript):
 
 
 RESUME_MAY_CHANGE = frozenset({"grad_clip"})  # optimizer fields the loop reads at every step
+# what a resume may change: how long it runs, what it evaluates and keeps, where it writes
+# (the folder is checked against the checkpoint's), the device, and how it reports
+RESUME_MAY_SET = (
+    "epochs", "max_steps", "eval_every", "eval_batches", "eval_dataset", "save_every",
+    "keep_checkpoints", "save_checkpoint_dir", "snapshot_dir", "run_name", "progress",
+    "model.device",
+)
 
 
 def check_resumable(old: TrainLoop, new: TrainLoop) -> None:
@@ -194,3 +202,13 @@ def check_resumable(old: TrainLoop, new: TrainLoop) -> None:
             f"{new.train_dataset.max_len} now), so the run cannot be resumed exactly",
             "train_dataset.max_len",
         )
+    for change in diff(old, new):  # anything else that shapes training: refused too
+        if not any(change.path == p or change.path.startswith(p + ".") for p in RESUME_MAY_SET) \
+                and change.path != "optim.grad_clip":
+            raise ConfigError(
+                f"changes how the run trains ({short_repr(change.old, 40)} in the checkpoint, "
+                f"{short_repr(change.new, 40)} now), so it would not go on as it ran; a resume may "
+                "change only how long it runs, its evaluation, checkpoints and paths, model.device "
+                "and optim.grad_clip: start a new run with lm_demo.train --from for this",
+                change.path,
+            )

@@ -140,6 +140,48 @@ def test_a_lone_surrogate_in_json_is_refused_like_in_yaml(text: str) -> None:
 def test_a_mapping_without_target_in_a_union_is_the_class_whose_fields_it_names(train_yaml: str) -> None:
     head = "_target_: schemas.train.TrainLoop\noptim: "
     assert type(from_yaml(head + "{lr: 0.1, momentum: 0.9}", TrainLoop).optim).__name__ == "SGDConfig"
-    with pytest.raises(WrongTypeError) as err:  # no class has 'bogus': refused, not dropped
+    with pytest.raises(UnknownFieldError) as err:  # no class has 'bogus': refused, not dropped
         from_yaml(head + "{lr: 0.1, momentum: 0.9, bogus: 1}", TrainLoop)
-    assert err.value.path == "optim"
+    assert err.value.path == "optim.bogus"  # the kind and place the command line gives
+    with pytest.raises(UnknownFieldError, match=r"did you mean 'lr'") as err:
+        from_yaml(head + "{lrr: 0.1}", TrainLoop)
+    assert err.value.path == "optim.lrr"
+    with pytest.raises(UnknownFieldError, match="has all of betas, momentum: name one with _target_"):
+        from_yaml(head + "{betas: [0.9, 0.95], momentum: 0.5}", TrainLoop)
+    # what the first class that names these fields reads, as with its _target_: a list for
+    # its tuple, an int kept in a float field (exact round trip)
+    optim = from_yaml(head + "{betas: [0.9, 0.95], lr: 1}", TrainLoop).optim
+    assert type(optim).__name__ == "AdamWConfig" and optim.betas == (0.9, 0.95)
+    assert type(optim.lr) is int
+    with pytest.raises(WrongTypeError) as err:  # the class takes its keys: its own words
+        from_yaml(head + "{lr: abc}", TrainLoop)
+    assert err.value.path == "optim.lr"
+
+
+def test_a_union_mapping_falls_to_the_next_class_that_builds_and_a_failed_trial_leaves_nothing() -> None:
+    """Opt and Tagged both have `tag` (a str, an int): `{tag: 3}` fails as Opt, builds as
+    Tagged (as the schema's anyOf accepts it). The failed trial's memo and drift notes are
+    dropped: the anchored list built under Opt's shape is built again, and warns nothing."""
+    import warnings
+
+    from swap_pkg import Root, Tagged
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        root = from_yaml("pick: {tag: 3}\nname: x\n", Root)
+    assert type(root.pick) is Tagged and root.pick.tag == 3
+    notes = [str(w.message) for w in caught]
+    assert any("Root field(s)" in n for n in notes)  # Root's own missing fields: noted
+    assert not any("Opt field(s)" in n for n in notes)  # the failed trial's: dropped
+    with pytest.raises(WrongTypeError) as err:  # no class builds: the first one's words
+        from_yaml("pick: {tag: [1]}\n", Root)
+    assert err.value.path == "pick.tag"
+
+
+def test_a_mistyped_class_name_in_a_file_gets_the_closest_class_of_its_module(train_yaml: str) -> None:
+    text = train_yaml.replace("schemas.optim.AdamWConfig", "schemas.optim.AdamWConfg")
+    with pytest.raises(RefusedClassError) as err:
+        from_yaml(text, TrainLoop)
+    assert str(err.value) == (
+        "optim._target_: no class 'AdamWConfg' in module 'schemas.optim' (did you mean 'AdamWConfig'?)"
+    )

@@ -58,18 +58,62 @@ def test_python_m_lm_demo_is_train_and_refuses_too(tmp_path: Path, lm_runs: LmRu
 def test_a_step_folder_holding_a_foreign_file_is_never_deleted(
     tmp_path: Path, lm_runs: LmRuns, capsys
 ) -> None:
+    """A run that would write a step folder holding a file of yours is refused before anything
+    is deleted (--overwrite or not: saving there would replace the folder); pruning old
+    checkpoints keeps your file and strips only the demo's own."""
     run = lm_runs.copy(tmp_path, "max_steps=6")
     (run / "ck/step_000006/my_analysis.ipynb").write_text("{}")
-    tiny("max_steps=2").run(metaconfig(run), overwrite=True)
-    assert names(run / "ck") == ["step_000002", "step_000006"]
-    # the user's file stays; the demo's own files go, so the folder is no checkpoint any more
-    assert sorted(p.name for p in (run / "ck/step_000006").iterdir()) == ["my_analysis.ipynb"]
-    assert "kept " in capsys.readouterr().err
-    assert [p.name for p in list_checkpoints(run / "ck")] == ["step_000002"]
-    code, _, err = call("lm_demo.resume", "snap/run.yaml", "max_steps=3", root=run)
+    before = files_of(run)
+    with pytest.raises(ConfigError, match=r"step_000006 holds files the demo did not write \(my_analysis.ipynb\)"):
+        tiny("max_steps=2").run(metaconfig(run), overwrite=True)
+    assert files_of(run) == before
+    fresh = tmp_path / "fresh"  # a new folder: a step folder of only your files
+    (fresh / "ck/step_000003").mkdir(parents=True)
+    (fresh / "ck/step_000003/notes.txt").write_text("important")
+    with pytest.raises(ConfigError, match="step_000003 holds files the demo did not write"):
+        tiny("max_steps=6").run(metaconfig(fresh))
+    assert (fresh / "ck/step_000003/notes.txt").read_text() == "important"
+    # pruning (keep_checkpoints=1) the folder holding your file keeps the file, drops the rest
+    (run / "ck/step_000006/my_analysis.ipynb").unlink()
+    (run / "ck/step_000003/notes.txt").write_text("mine")
+    code, _, err = call("lm_demo.resume", "snap/run.yaml", "max_steps=9", "keep_checkpoints=1", root=run)
     assert code == 0, err
-    # continued from the new run's step 2 (not the kept folder's step 6): step 3 exists
-    assert [p.name for p in list_checkpoints(run / "ck")] == ["step_000002", "step_000003"]
+    assert "kept " in err
+    assert sorted(p.name for p in (run / "ck/step_000003").iterdir()) == ["notes.txt"]
+    assert [p.name for p in list_checkpoints(run / "ck")] == ["step_000009"]
+
+
+def test_a_file_at_the_snapshot_path_is_never_replaced_by_another_run(tmp_path: Path, lm_runs: LmRuns) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    mine = run / "snap/notes.yaml"
+    mine.write_text("lr: 0.1  # my sweep file\n")
+    with pytest.raises(ConfigError, match="is no run's snapshot") as info:
+        tiny("max_steps=3", "run_name=notes", "save_checkpoint_dir=ck2").run(metaconfig(run))
+    assert info.value.path == "run_name" and mine.read_text() == "lr: 0.1  # my sweep file\n"
+    before = (run / "snap/run.yaml").read_bytes()  # another run's snapshot, same run_name
+    with pytest.raises(ConfigError, match="records the run in ck: set run_name"):
+        tiny("max_steps=3", "save_checkpoint_dir=ck2").run(metaconfig(run))
+    assert (run / "snap/run.yaml").read_bytes() == before and not (run / "ck2").exists()
+    tiny("max_steps=3", "save_checkpoint_dir=ck2").run(metaconfig(run), overwrite=True)  # asked for
+    assert read_meta(run / "snap/run.yaml")["checkpoint_dir"] == "ck2"
+    assert names(run / "ck") == ["step_000003"]  # that run's checkpoints are untouched
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("state.pt", {}, "state.pt does not hold the loop's state"),
+    ("state.pt", [1, 2], "state.pt does not hold the loop's state"),
+    ("model.pt", [1], "model.pt holds a list"),
+    ("optim.pt", {"optimizer": 1}, "optim.pt does not hold"),
+])
+def test_a_checkpoint_file_that_loads_but_is_not_the_demos_is_skipped(
+    tmp_path: Path, lm_runs: LmRuns, name: str, value: object, says: str
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=6")
+    torch.save(value, run / "ck/step_000006" / name)
+    code, out, err = call("lm_demo.resume", "snap/run.yaml", "max_steps=7", root=run)
+    assert code == 0, err
+    assert says in err and "falling back to the previous checkpoint" in err
+    assert "resuming from ck/step_000003" in out or "step_000003 (step 3" in out, out
 
 
 @pytest.mark.parametrize(
@@ -317,7 +361,7 @@ def test_a_path_is_also_found_from_the_project_root(
     assert resume_main(["snap/run.yaml", "max_steps=4"]) == 0
     assert names(run / "ck") == ["step_000003", "step_000004"]
     code, _, err = call("lm_demo.train", "--from", "snap/run.yaml", "max_steps=1",
-                        "save_checkpoint_dir=ck2", root=run)  # fmt: skip
+                        "save_checkpoint_dir=ck2", "run_name=run2", root=run)  # fmt: skip
     assert code == 0, err
     assert names(run / "ck2") == ["step_000001"]
 

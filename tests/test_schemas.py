@@ -131,6 +131,33 @@ def test_check_resumable_refuses_a_shape_change_and_allows_an_extension() -> Non
     assert "shape" in str(info.value)
 
 
+@pytest.mark.parametrize("change", [
+    {"bsize": 8},
+    {"num_threads": 1},  # changes the float sums: the bits
+    {"deterministic": False},
+    {"train_dataset.f_path": "other.raw"},
+    {"model.transformer_config.resid_dropout": 0.0},
+    {"model.checkpoint_path": "weights.pt"},
+])
+def test_check_resumable_refuses_any_change_to_how_the_run_trains(change: dict) -> None:
+    """A resume is exact or refused: a change that would alter the training (and be recorded
+    in the snapshot as if it had held for the whole run) is refused at its path."""
+    old = default_train()
+    with pytest.raises(ConfigError, match="changes how the run trains") as info:
+        check_resumable(old, deep_replace(old, **change))
+    assert info.value.path == next(iter(change))
+
+
+def test_check_resumable_allows_length_evaluation_checkpoints_paths_and_device() -> None:
+    old = default_train()
+    check_resumable(old, deep_replace(old, **{
+        "epochs": 9, "max_steps": 7, "eval_every": 5, "eval_batches": 2, "eval_dataset.max_len": 32,
+        "save_every": 3, "keep_checkpoints": 1, "save_checkpoint_dir": "elsewhere",
+        "snapshot_dir": "snaps", "run_name": "copy", "progress": False, "model.device": "cpu",
+        "optim.grad_clip": None,
+    }))
+
+
 def test_yaml_round_trip_of_the_default_tree_keeps_sharing() -> None:
     from micro_config import from_yaml, to_yaml
 

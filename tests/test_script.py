@@ -375,3 +375,36 @@ def test_children_cached_before_a_failure_are_still_guarded() -> None:
     leaf.n = 2  # its cached result {"n": 1} is stale now
     with pytest.raises(ConfigError, match="modified after it was unrolled"):
         leaf.unroll(mc)
+
+
+def test_a_config_class_without_dataclass_is_one_clear_error_everywhere() -> None:
+    """The usual slip: @dataclass forgotten. unroll, describe, cli and deep_replace say so in
+    one ConfigError (they raised AttributeError: no __dataclass_fields__)."""
+    from micro_config import cli, deep_replace, describe
+
+    class Plain(ConfigScript):
+        steps: int = 10
+
+        def unroll(self, metaconfig: MetaConfig) -> int:
+            return self.steps
+
+    @dataclass
+    class Holder(ConfigScript):
+        child: Any = None
+
+        def unroll(self, metaconfig: MetaConfig) -> Any:
+            return self.child.unroll(metaconfig)
+
+    wanted = "Plain is a ConfigScript but not a dataclass: put @dataclass on the line above 'class Plain'"
+    for call in (
+        lambda: Plain().unroll(MetaConfig(verbose=False)),
+        lambda: Holder(Plain()).unroll(MetaConfig(verbose=False)),
+        lambda: describe(Holder(Plain())),
+        lambda: deep_replace(Plain(), steps=2),
+        lambda: deep_replace(Holder(Plain()), **{"child.steps": 2}),
+    ):
+        with pytest.raises(ConfigError, match=wanted):
+            call()
+    with pytest.raises(SystemExit) as info:
+        cli(Holder(Plain()), ["--help"])
+    assert info.value.code == 2

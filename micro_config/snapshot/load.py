@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import pathlib
+from collections import ChainMap
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,6 +18,7 @@ from ..errors import (
     ConfigError,
     MalformedFileError,
     RefusedClassError,
+    UnknownFieldError,
     WrongTypeError,
     did_you_mean,
     short_repr,
@@ -105,7 +107,44 @@ class _Builder:
             return self._marker(d, shape)
         if shape.node is not None:  # a hand-written mapping; the annotation names the class
             return self._node(d, shape.node)
+        if shape.nodes is not None:  # ... or several classes: the first that takes it
+            return self._first_fitting(d, shape.nodes)
         return self._dict(d, shape)
+
+    def _first_fitting(self, d: dict[Any, Any], classes: tuple[type, ...]) -> Any:
+        """A hand-written mapping (no ``_target_``) where a union names several config classes:
+        built as the first class that has every key it names and that builds from it. A
+        trial that fails leaves nothing behind (memo, drift notes). No class with all its keys:
+        an UnknownFieldError at the key, as the command line says it."""
+        fitting = [cls for cls in classes if all(k in plan_of(cls).fields for k in d)]
+        if not fitting:
+            names = [cls.__qualname__ for cls in classes]
+            fields = {n for cls in classes for n in plan_of(cls).names}
+            stray = [k for k in d if k not in fields]
+            if stray:
+                raise UnknownFieldError(
+                    f"no class that may stand here ({', '.join(names)}) has this field"
+                    f"{did_you_mean(str(stray[0]), fields)}", str(stray[0]))
+            raise UnknownFieldError(
+                f"no class that may stand here ({', '.join(names)}) has all of "
+                f"{', '.join(map(str, d))}: name one with {TARGET}")
+        errors: list[ConfigError] = []
+        for cls in fitting:
+            memo, drift = self.memo, self.drift
+            trial = self.memo = ChainMap({}, memo)  # type: ignore[assignment]
+            self.drift = Drift(drift.strict)
+            try:
+                node = self._node(d, cls)
+            except ConfigError as exc:
+                errors.append(exc)
+                continue
+            else:
+                memo.update(trial.maps[0])
+                drift.merge(self.drift)
+                return node
+            finally:
+                self.memo, self.drift = memo, drift
+        raise errors[0]
 
     def _str(self, d: str, cls: type) -> Any:
         """An Enum member by name, or a Path (each text made once per load: both immutable)."""

@@ -87,6 +87,12 @@ def _resolve_name(name: Any, allowed: tuple[str, ...]) -> Any:
         found = _lookup(parts, i)
         if found is not None:
             return found
+    module = sys.modules.get(".".join(parts[:-1]))
+    if module is not None:  # a typo in the class name: the module's classes to pick from
+        classes = [k for k, v in vars(module).items() if isinstance(v, type)]
+        raise RefusedClassError(
+            f"no class {parts[-1]!r} in module {module.__name__!r}{did_you_mean(parts[-1], classes)}"
+        )
     raise RefusedClassError(f"no class {name!r}")
 
 
