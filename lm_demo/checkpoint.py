@@ -362,6 +362,48 @@ def check_step_folders(home: Path, after: int) -> None:
         )
 
 
+LOCK_FILE = ".lm_demo.lock"  # in a checkpoint folder: which run writes there now (its pid)
+
+
+class FolderLock:
+    """A checkpoint folder held by the run writing in it: an exclusive ``flock`` on its
+    :data:`LOCK_FILE`, which the system releases if the process dies (kill -9 included), so a
+    second run started into the same folder (a command launched twice, a job requeued while the
+    first still runs) is refused instead of both writing there."""
+
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd
+
+    @classmethod
+    def take(cls, home: Path) -> FolderLock:
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): nothing to hold
+            return cls(None)
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            from .console import shown
+
+            raise ConfigError(
+                f"another run (pid {holder}) is writing in {shown(home)} now: wait for it to "
+                "end, or set save_checkpoint_dir (and run_name) to another folder",
+                "save_checkpoint_dir",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return cls(fd)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # releases the lock; the file stays (removing it would race)
+            self.fd = None
+
+
 def check_folder_free(home: Path, snapshot: Path, overwrite: bool) -> list[Path]:
     """A new run never silently replaces another run's checkpoints: a ConfigError naming the
     flag that overwrites them and the command that resumes them, unless ``overwrite``.

@@ -31,6 +31,7 @@ from .checkpoint import (
     STEP_RE,
     Checkpoint,
     Checkpointer,
+    FolderLock,
     ReadConfig,
     check_folder_free,
     check_no_newer,
@@ -184,56 +185,59 @@ def train(
 
     dist.agree(lambda: check_same_config(config, dist))  # the one collective among the checks
     setup = dist.agree(checks)  # no collective inside: a rank that fails cannot strand another
-    meta: dict[str, Any] = {
-        "created": setup.created,
-        "run_name": run_name,
-        "checkpoint_dir": save_checkpoint_dir,
-        "world_size": dist.world_size,
-    }
-    if argv is not None:
-        meta["argv"] = argv
-    saver = Checkpointer(
-        home,
-        config,
-        snapshot_path,
-        keep_checkpoints,
-        meta,
-        may_prune=inside or not dir_from_file,
-        writer=dist.writer,
-    )
-    cursor, model, total = setup.cursor, setup.model, setup.total
-    if setup.resumed is None:
-        saver.start_fresh(setup.old)
-    else:
-        saver.last = setup.resumed.path
-        saver.drop_stale(setup.resumed)
-        say(dist, f"resuming from {shown(setup.resumed.path)} (step {cursor.step}, epoch {cursor.epoch})")
-    if cursor.step >= total:
-        say(dist, f"already at step {cursor.step} of {total}: {what_caps(epochs, max_steps, total)}")
-    if dist.writer:
-        note_snapshot_owner(snapshot_path, home, project_root)
-    saver.write_snapshot(cursor.step, "running")
-    dist.barrier()  # nothing is deleted or written past this point by another rank's checks
-    result = RunResult(model, cursor.step, cursor.epoch, checkpoint=saver.last)
-    keep_until = None if setup.resumed is None else cursor.step
-    try:
-        run_steps(
-            setup, saver, result, dist, keep_until,
-            bsize=bsize, eval_every=eval_every, eval_batches=eval_batches,
-            save_every=save_every, grad_clip=grad_clip, progress=progress,
-        )  # fmt: skip
-    except KeyboardInterrupt:
-        record_end(saver, cursor.step, "interrupted")
-        raise Stopped(interrupted_advice(saver, snapshot_path)) from None
-    except Exception:
-        record_end(saver, cursor.step, "failed")
-        raise
-    if saver.last is None or saver.last.name != step_name(cursor.step):
-        save(saver, setup, dist)
-    saver.write_snapshot(cursor.step, "finished")
-    result.step, result.epoch, result.checkpoint = cursor.step, cursor.epoch, saver.last
-    say(dist, finished_summary(snapshot_path, home, cursor.step))
-    return result
+    # the folder is this run's until it ends (another run started into it is refused)
+    lock = dist.agree(lambda: FolderLock.take(home) if dist.writer else FolderLock(None))
+    with contextlib.closing(lock):
+        meta: dict[str, Any] = {
+            "created": setup.created,
+            "run_name": run_name,
+            "checkpoint_dir": save_checkpoint_dir,
+            "world_size": dist.world_size,
+        }
+        if argv is not None:
+            meta["argv"] = argv
+        saver = Checkpointer(
+            home,
+            config,
+            snapshot_path,
+            keep_checkpoints,
+            meta,
+            may_prune=inside or not dir_from_file,
+            writer=dist.writer,
+        )
+        cursor, model, total = setup.cursor, setup.model, setup.total
+        if setup.resumed is None:
+            saver.start_fresh(setup.old)
+        else:
+            saver.last = setup.resumed.path
+            saver.drop_stale(setup.resumed)
+            say(dist, f"resuming from {shown(setup.resumed.path)} (step {cursor.step}, epoch {cursor.epoch})")
+        if cursor.step >= total:
+            say(dist, f"already at step {cursor.step} of {total}: {what_caps(epochs, max_steps, total)}")
+        if dist.writer:
+            note_snapshot_owner(snapshot_path, home, project_root)
+        saver.write_snapshot(cursor.step, "running")
+        dist.barrier()  # nothing is deleted or written past this point by another rank's checks
+        result = RunResult(model, cursor.step, cursor.epoch, checkpoint=saver.last)
+        keep_until = None if setup.resumed is None else cursor.step
+        try:
+            run_steps(
+                setup, saver, result, dist, keep_until,
+                bsize=bsize, eval_every=eval_every, eval_batches=eval_batches,
+                save_every=save_every, grad_clip=grad_clip, progress=progress,
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            record_end(saver, cursor.step, "interrupted")
+            raise Stopped(interrupted_advice(saver, snapshot_path)) from None
+        except Exception:
+            record_end(saver, cursor.step, "failed")
+            raise
+        if saver.last is None or saver.last.name != step_name(cursor.step):
+            save(saver, setup, dist)
+        saver.write_snapshot(cursor.step, "finished")
+        result.step, result.epoch, result.checkpoint = cursor.step, cursor.epoch, saver.last
+        say(dist, finished_summary(snapshot_path, home, cursor.step))
+        return result
 
 
 def run_steps(

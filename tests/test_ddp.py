@@ -122,8 +122,8 @@ def test_two_processes_write_one_snapshot_and_one_set_of_checkpoints(two_process
     root = two_process_run
     assert sorted(p.name for p in (root / "snap").iterdir()) == ["run.yaml"]
     assert sorted(p.name for p in (root / "ck").iterdir()) == [
-        "metrics.jsonl", "step_000003", "step_000006", "step_000009", "step_000012",
-    ]  # fmt: skip
+        ".lm_demo.lock", "metrics.jsonl", "step_000003", "step_000006", "step_000009", "step_000012",
+    ]  # fmt: skip  (the lock: rank 0 holds the folder for the job)
     meta = read_meta(root / "snap/run.yaml")
     assert (meta["world_size"], meta["status"], meta["step"]) == (2, "finished", 12)
     assert meta["argv"][:3] == ["torchrun", "--nproc_per_node=2", "-m"]

@@ -439,3 +439,35 @@ def test_a_mistyped_resume_flag_is_one_line_with_the_closest(tmp_path: Path) -> 
     code, out, err = call("lm_demo.resume", str(tmp_path / "run.yaml"), "--discard-newr", root=tmp_path)
     assert code == 2 and out == ""
     assert err == "error: unknown option '--discard-newr' (did you mean '--discard-newer'?)\n"
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path: Path, lm_runs: LmRuns) -> None:
+    """Two runs writing one folder (a command launched twice, a job requeued while the first
+    still runs) replaced each other's checkpoints: the folder's lock refuses the second."""
+    import os
+    import subprocess
+    import sys
+
+    from lm_demo.checkpoint import LOCK_FILE, FolderLock
+
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    holder = subprocess.Popen(  # another process holding the folder, as a running run does
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from lm_demo.checkpoint import FolderLock; FolderLock.take(Path(sys.argv[1])); "
+         "print('held', flush=True); time.sleep(60)", str(run / "ck")],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        before = files_of(run)
+        code, out, err = call("lm_demo.resume", "snap/run.yaml", "max_steps=4", root=run)
+        assert code == 2 and out == ""
+        assert f"another run (pid {holder.pid}) is writing in" in err and err.count("\n") == 1
+        assert files_of(run) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    code, _, err = call("lm_demo.resume", "snap/run.yaml", "max_steps=4", root=run)  # freed
+    assert code == 0, err
+    assert (run / "ck" / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+    FolderLock.take(run / "ck").close()  # the finished run let it go
