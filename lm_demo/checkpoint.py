@@ -353,11 +353,15 @@ def check_step_folders(home: Path, after: int) -> None:
             continue
         from .console import shown
 
-        theirs = sorted(p.name for p in path.iterdir() if p.name not in FILES) if path.is_dir() else []
-        what = f"files the demo did not write ({', '.join(theirs[:3])})" if theirs else "no checkpoint folder"
+        if not path.is_dir():
+            raise ConfigError(
+                f"{shown(path)} is a file, where this run writes a checkpoint folder: move it",
+                "save_checkpoint_dir",
+            )
+        theirs = sorted(p.name for p in path.iterdir() if p.name not in FILES)
         raise ConfigError(
-            f"{shown(path)} holds {what}, and this run writes its checkpoints there: move "
-            "them out of the folder first",
+            f"{shown(path)} holds files the demo did not write ({', '.join(theirs[:3])}), and "
+            "this run writes its checkpoints there: move them out of the folder first",
             "save_checkpoint_dir",
         )
 

@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(USAGE, file=sys.stdout if args else sys.stderr)
         return 0 if args else 2
+    if args[0].startswith("-"):
+        return fail(f"the snapshot or checkpoint PATH comes first, then key=value and options "
+                    f"(got {args[0]} first)")
     path = locate(args[0], convert_path("."))
     try:
         flags, overrides = take_flags(args[1:], DISCARD, DRIFT, WORLD)

@@ -91,8 +91,11 @@ def _insert(result: Overrides, parts: list[str], value: Any, key: str) -> None:
     if isinstance(held, Overrides) and held.own is NO_OWN and isinstance(value, str):
         held.own = value
         return
+    if isinstance(held, Overrides):
+        longer = next(iter(held), "")
+        raise ConflictError(f"conflicts with the longer key {key}.{longer}=...", key)
     if held is not NO_OWN:
-        raise ConflictError("given twice (or conflicts with a longer key)", key)
+        raise ConflictError("given twice", key)
     target[parts[-1]] = value
 
 

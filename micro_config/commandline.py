@@ -10,7 +10,7 @@ from typing import Any
 
 from .arguments import parse_args
 from .convert import type_name
-from .errors import ConfigError, short_repr
+from .errors import ConfigError, did_you_mean, short_repr
 from .overrides import deep_replace
 from .plan import plan_of, slot_annotation
 from .swap import class_names, swap_classes
@@ -119,6 +119,9 @@ def _line(path: str, value: Any, annotation: Any, holds: bool, others: list[Path
     return text
 
 
+HELP = ("--help", "-h")
+
+
 def cli(config: Any, argv: Sequence[str] | None = None, *, usage: str | None = None) -> Any:
     """The one call a script needs: ``config = cli(config)``. Returns ``config`` with the
     ``key=value`` overrides of the command line applied. ``--help``/``-h`` prints ``usage``
@@ -128,7 +131,11 @@ def cli(config: Any, argv: Sequence[str] | None = None, *, usage: str | None = N
     args = list(sys.argv[1:] if argv is None else argv)
     wants_help = "--help" in args or "-h" in args
     try:  # with --help too: what is listed is the config these overrides make (a class swap)
-        config = deep_replace(config, parse_args([a for a in args if a not in ("--help", "-h")]))
+        for arg in args:  # a key is a name: an argument starting with "-" is an option
+            if arg.startswith("-") and arg not in HELP:
+                flag = arg.partition("=")[0]
+                raise ConfigError(f"unknown option {short_repr(flag)}{did_you_mean(flag, HELP)}")
+        config = deep_replace(config, parse_args([a for a in args if a not in HELP]))
     except ConfigError as exc:
         print("error: " + str(exc).replace("\n", " "), file=sys.stderr)
         raise SystemExit(2) from None

@@ -41,8 +41,11 @@ _STATE = "_micro_config_state"  # where a MetaConfig keeps its unroll state (not
 class MetaConfig:
     """Settings for the config system itself, and the holder of the unroll cache.
 
-    The cache is deliberately not a dataclass field: it is not part of ``repr``, equality or
-    ``asdict``. Subclass to add project-wide settings.
+    ``verbose``: log each unroll (``unroll X``, ``unroll X: cached``) at INFO level on the
+    ``micro_config`` logger; shown once logging is set up to show INFO, e.g.
+    ``logging.basicConfig(level=logging.INFO)``. ``project_root``: what relative paths are
+    resolved against (:meth:`convert_path`). The cache is deliberately not a dataclass field:
+    it is not part of ``repr``, equality or ``asdict``. Subclass to add project-wide settings.
     """
 
     project_root: Optional[str] = None  # noqa: UP045 - users read this signature
@@ -172,11 +175,11 @@ class _UnrollState:
     def _stale(root: Any, value: Any) -> None:
         where = next((v.path for v in walk(root) if v.value is value), ())
         what = type(value).__name__ if is_node(value) else f"a {type(value).__name__}"
-        at = f" (at {render(where)})" if where else ""
         raise ConfigError(
-            f"{what}{at} was modified after it was unrolled, so cached results are stale; "
+            f"{what} was modified after it was unrolled, so cached results are stale; "
             "build a new config with deep_replace() or dataclasses.replace(), or call "
-            "metaconfig.clear()"
+            "metaconfig.clear()",
+            render(where),  # its place in the tree being unrolled ("" when it is the root)
         )
 
 

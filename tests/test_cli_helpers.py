@@ -82,6 +82,11 @@ def test_cli_help_after_a_bad_override_is_the_error(capsys: pytest.CaptureFixtur
          "error: model.transformer_config.hiden_dim: no such field "
          "(did you mean 'model.transformer_config.hidden_dim'?)"),
         (["epochs"], "error: expected key=value, got 'epochs'"),
+        (["--hlep"], "error: unknown option '--hlep' (did you mean '--help'?)"),
+        (["epochs=1", "epochs=2"], "error: epochs: given twice"),
+        (["model.dataset.max_len=2", "model=1"],
+         "error: model: conflicts with the longer key model.dataset=..."),
+        (["model=1", "model.dataset.max_len=2"], "error: model.dataset.max_len: conflicts with model=..."),
     ],
 )
 def test_cli_bad_input_is_one_stderr_line_and_exit_2(

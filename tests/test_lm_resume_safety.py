@@ -439,6 +439,10 @@ def test_a_mistyped_resume_flag_is_one_line_with_the_closest(tmp_path: Path) -> 
     code, out, err = call("lm_demo.resume", str(tmp_path / "run.yaml"), "--discard-newr", root=tmp_path)
     assert code == 2 and out == ""
     assert err == "error: unknown option '--discard-newr' (did you mean '--discard-newer'?)\n"
+    code, _, err = call("lm_demo.resume", str(tmp_path / "run.yaml"), "--allow-drift=yes", root=tmp_path)
+    assert (code, err) == (2, "error: --allow-drift takes no value (give --allow-drift alone)\n")
+    code, _, err = call("lm_demo.resume", "--discard-newer", str(tmp_path / "run.yaml"), root=tmp_path)
+    assert code == 2 and err.startswith("error: the snapshot or checkpoint PATH comes first")
 
 
 def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path: Path, lm_runs: LmRuns) -> None:

@@ -84,8 +84,9 @@ def test_a_10000_deep_chain_needs_no_recursion_limit() -> None:
     mc = MetaConfig(verbose=False)
     assert root.unroll(mc) == root.unroll(mc) == 1  # the staleness check walks it twice
     root.value.next.next.width = -1
-    with pytest.raises(ConfigError, match=r"\(at value\.next\.next\) was modified after it was unrolled"):
+    with pytest.raises(ConfigError, match=r"^value\.next\.next: Link was modified after it was unrolled") as info:
         root.unroll(mc)
+    assert info.value.path == "value.next.next"  # the place, as every ConfigError names it
 
 
 def test_cycles_are_config_errors_with_their_path() -> None:
