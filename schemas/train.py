@@ -63,7 +63,7 @@ class TrainLoop(ConfigScript):
             check_int(getattr(self, name), name, low)
         for name in ("max_steps", "eval_batches", "num_threads"):
             check_optional_int(getattr(self, name), name, 1)
-        if not self.run_name or "/" in self.run_name or "\\" in self.run_name:
+        if not self.run_name.strip(".") or "/" in self.run_name or "\\" in self.run_name:  # "..": hidden
             raise ConfigError(f"must be a plain file name, got {self.run_name!r}", "run_name")
         if self.model.device is not None and self.model.device.partition(":")[0] == "meta":
             raise ConfigError(

@@ -197,3 +197,11 @@ def test_valid_overrides_round_trip_through_yaml(hidden, heads, dropout, lr, bet
     assert back == config
     assert back.model.dataset is back.train_dataset
     assert isinstance(back.optim.betas, tuple)
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "a\\b"])
+def test_run_name_is_a_plain_visible_file_name(name: str) -> None:
+    with pytest.raises(ConfigError, match="must be a plain file name") as info:  # '..' made '...yaml'
+        deep_replace(default_train(), run_name=name)
+    assert info.value.path == "run_name"
+    assert deep_replace(default_train(), run_name="v1.2").run_name == "v1.2"
