@@ -531,7 +531,9 @@ def _build(cls: type, data: dict[Any, Any], path: str) -> Any:
         item_path = join_path(path, name)
         field = fields.get(name)
         if field is None:
-            raise UnknownFieldError(f"no such field{did_you_mean(name, fields)}", item_path)
+            raise UnknownFieldError(  # the full dotted path, as every other hint gives it
+                f"no such field{did_you_mean(item_path, [join_path(path, f) for f in fields])}", item_path
+            )
         sub = _config_class(field.annotation)
         if isinstance(value, dict) and sub is not None:
             kwargs[name] = _build(sub, value, item_path)

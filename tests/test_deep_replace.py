@@ -632,3 +632,5 @@ def test_mappings_inside_containers_become_configs_as_in_a_file() -> None:
     with pytest.raises(micro_config.UnknownFieldError) as info:
         deep_replace(Items(), **parse_args(["lst=[{}, {y: 1}]"]))
     assert info.value.path == "lst.1.y"
+    with pytest.raises(micro_config.UnknownFieldError, match=r"did you mean 'lst\.0\.x'\?"):
+        deep_replace(Items(), **parse_args(["lst=[{xx: 1}]"]))  # the full path, as elsewhere

@@ -17,6 +17,7 @@ from micro_config import (
     diff,
     load_snapshot,
     save_snapshot,
+    to_yaml,
 )
 from micro_config.commands.diff import Change, diff_data, same_value
 from tests.diff_trees import (
@@ -273,8 +274,15 @@ def test_objects_and_their_snapshots_diff_empty(tmp_path) -> None:
 def test_bad_inputs_are_config_errors(tmp_path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         diff(tmp_path / "missing.yaml", Root())
-    with pytest.raises(ConfigError, match="not a checkpoint folder"):
+    with pytest.raises(ConfigError, match="not a checkpoint folder") as info:
         diff(tmp_path, Root())
+    assert "name one" not in str(info.value)
+    for step in ("step_000003", "step_000006"):  # a run's folder: the checkpoints inside named
+        (tmp_path / "run" / step).mkdir(parents=True)
+        (tmp_path / "run" / step / "config.yaml").write_text(to_yaml(Root()))
+    with pytest.raises(ConfigError, match=r"it holds checkpoint folders: name one, e.g. .*run/step_000006$"):
+        diff(tmp_path / "run", Root())
+    assert diff(tmp_path / "run" / "step_000006", Root()) == []
     with pytest.raises(ConfigError, match="not a snapshot"):
         diff(tmp_path / "notes.txt", Root())
     with pytest.raises(ConfigError, match="cannot read 3 as a config"):

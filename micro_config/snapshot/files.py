@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import itertools
 import os
 import platform
 import re
@@ -78,8 +79,10 @@ def snapshot_file(path: str | os.PathLike[str], *, from_root: bool = False) -> P
         for name in FOLDER_FILES:
             if (given / name).is_file():
                 return given / name
+        inside = _checkpoints_in(given)
+        hint = f"; it holds checkpoint folders: name one, e.g. {given / inside[-1]}" if inside else ""
         raise ConfigError(f"{given}: not a checkpoint folder (a checkpoint folder holds "
-                          f"{', '.join(FOLDER_FILES[:-1])} or {FOLDER_FILES[-1]})")
+                          f"{', '.join(FOLDER_FILES[:-1])} or {FOLDER_FILES[-1]}){hint}")
     snapshot_format(given)  # a wrong suffix is reported before the file is looked at
     if not os.path.lexists(given):
         raise ConfigError(f"{given}: no such file or folder (a snapshot or checkpoint folder)")
@@ -146,6 +149,17 @@ def read_document(path: str | os.PathLike[str], *, from_root: bool = False) -> t
         return file, parse(text)
     except ConfigError as exc:
         raise in_file(exc, file) from None
+
+
+def _checkpoints_in(folder: Path) -> list[str]:
+    """The names of the checkpoint folders directly inside ``folder``, sorted (a run's folder
+    of ``step_NNNNNN``: the last is the newest); bounded, for an error message only."""
+    try:
+        names = sorted(p.name for p in itertools.islice(folder.iterdir(), 10_000)
+                       if any((p / name).is_file() for name in FOLDER_FILES))
+    except OSError:
+        return []
+    return names
 
 
 def read_data(source: Any, *, from_root: bool = False) -> tuple[Any, dict[str, Any]]:
