@@ -12,7 +12,7 @@ from collections.abc import Hashable, Sequence
 from functools import cache
 from typing import Any
 
-from .errors import ConfigError, ConflictError, WrongTypeError, short_repr
+from .errors import ConfigError, ConflictError, WrongTypeError, readable_int, short_repr
 
 NO_OWN: Any = object()  # an Overrides with no text of its own (see Overrides.own)
 
@@ -200,8 +200,7 @@ def _construct_int(loader: Any, node: Any) -> int:
     if text[:2] not in ("0o", "0x"):
         return int(text, 10)  # "010" is ten, not YAML 1.1's eight
     value = int(text, 0)  # read whatever its length: past the limit, no text could show it
-    limit = sys.get_int_max_str_digits()
-    if limit and value.bit_length() > limit * 3.3:
+    if not readable_int(value):  # the limit files use (errors.readable_int)
         raise ValueError("an integer longer than Python reads (sys.get_int_max_str_digits)")
     return value
 

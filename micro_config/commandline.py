@@ -122,6 +122,16 @@ def _line(path: str, value: Any, annotation: Any, holds: bool, others: list[Path
 HELP = ("--help", "-h")
 
 
+def _unknown_option(arg: str) -> str:
+    flag, sep, _ = arg.partition("=")
+    if flag in HELP:
+        return f"{flag} takes no value (give {flag} alone)"
+    key = flag.lstrip("-")
+    if sep and key.replace("_", "").replace(".", "").isalnum():  # --run_name=3, argparse style
+        return f"unknown option {short_repr(flag)}: overrides are key=value (did you mean {key}={arg.partition('=')[2]}?)"
+    return f"unknown option {short_repr(flag)}{did_you_mean(flag, HELP)}"
+
+
 def cli(config: Any, argv: Sequence[str] | None = None, *, usage: str | None = None) -> Any:
     """The one call a script needs: ``config = cli(config)``. Returns ``config`` with the
     ``key=value`` overrides of the command line applied. ``--help``/``-h`` prints ``usage``
@@ -133,8 +143,7 @@ def cli(config: Any, argv: Sequence[str] | None = None, *, usage: str | None = N
     try:  # with --help too: what is listed is the config these overrides make (a class swap)
         for arg in args:  # a key is a name: an argument starting with "-" is an option
             if arg.startswith("-") and arg not in HELP:
-                flag = arg.partition("=")[0]
-                raise ConfigError(f"unknown option {short_repr(flag)}{did_you_mean(flag, HELP)}")
+                raise ConfigError(_unknown_option(arg))
         config = deep_replace(config, parse_args([a for a in args if a not in HELP]))
     except ConfigError as exc:
         print("error: " + str(exc).replace("\n", " "), file=sys.stderr)

@@ -205,11 +205,18 @@ def _literal_strings(annotation: Any) -> list[str]:
 
 
 def accepts(value: Any, annotation: Any, *, cli: bool = False) -> bool:
-    """True when :func:`convert` takes ``value`` for ``annotation``."""
+    """True when :func:`convert` takes ``value`` for ``annotation`` (memoised as convert is:
+    a shared container is checked once, so an alias bomb stays cheap)."""
+    outer = _MEMO.memo is None
+    if outer:
+        _MEMO.memo = {}
     try:
         _convert(value, annotation, "", cli)
     except (_Mismatch, RecursionError):
         return False
+    finally:
+        if outer:
+            _MEMO.memo = None
     return True
 
 

@@ -29,7 +29,7 @@ from .errors import (
     join_path,
     short_repr,
 )
-from .plan import child_annotation, plan_of, slot_annotation
+from .plan import child_annotation, mapping_class, plan_of, slot_annotation
 from .swap import carried, class_names, pick_class, swap_bases, swap_classes
 from .tree import (
     children,
@@ -403,7 +403,7 @@ def _assign(edits: _Edits, place: _Place, parts: list[str], value: Any) -> None:
             for key, item in value.items():
                 _assign(edits, place, _split(key, place.path), item)
             return
-        cls = _config_class(place.annotation)
+        cls = _mapping_class(place.annotation, value)
         if cls is not None and not is_node(place.value):
             edits.set(place, _build(cls, value, place.path))  # e.g. an Optional config now None
             return
@@ -478,26 +478,33 @@ def _config_class(annotation: Any) -> type | None:
     return inner if isinstance(inner, type) and dataclasses.is_dataclass(inner) else None
 
 
-def _nodes_from_mappings(value: Any, annotation: Any, path: str) -> Any:
+_Memo = dict[tuple[int, Any], tuple[Any, Any]]  # (value id, annotation) -> (value, result)
+
+
+def _nodes_from_mappings(value: Any, annotation: Any, path: str, memo: _Memo | None = None) -> Any:
     """``value`` with each plain mapping that stands where the annotation names one config
     class built as that class (:func:`_build`), inside lists, tuples and dicts too: the file's
     rule for a mapping without ``_target_`` (``lst=[{x: 7}]`` for ``list[A]``). Containers met
     twice are done once (an alias bomb stays linear) and one that changes nowhere is kept."""
     if type(value) not in (list, tuple, dict):
         return value
-    memo: dict[tuple[int, int], tuple[Any, Any]] = {}  # (id, annotation id) -> (value, result)
+    memo = {} if memo is None else memo
 
     def visit(value: Any, annotation: Any, path: str) -> Any:
         kind = type(value)
         if kind not in (list, tuple, dict):
             return value
-        key = (id(value), id(annotation))
-        done = memo.get(key)
+        try:  # an equal annotation is the same place (l: T | None and r: T | None)
+            key = (id(value), annotation)
+            done = memo.get(key)
+        except TypeError:  # an unhashable annotation object: by identity
+            key = (id(value), id(annotation))
+            done = memo.get(key)
         if done is not None:  # met before (a YAML alias): the same result, one node
             return done[1]
-        cls = _config_class(annotation) if kind is dict else None
+        cls = _mapping_class(annotation, value) if kind is dict else None
         if cls is not None:
-            new = _build(cls, value, path)
+            new = _build(cls, value, path, memo)
             memo[key] = (value, new)
             return new
         if kind is dict:
@@ -519,8 +526,11 @@ def _nodes_from_mappings(value: Any, annotation: Any, path: str) -> Any:
         raise WrongTypeError("the value is nested too deeply to check", path) from None
 
 
-def _build(cls: type, data: dict[Any, Any], path: str) -> Any:
-    """A new ``cls`` from a dict of field values (dotted keys allowed), each value coerced."""
+def _build(cls: type, data: dict[Any, Any], path: str, memo: _Memo | None = None) -> Any:
+    """A new ``cls`` from a dict of field values (dotted keys allowed), each value coerced;
+    mappings inside built as configs where the annotation says so, through one ``memo`` (an
+    aliased mapping is one node, and an alias bomb stays linear)."""
+    memo = {} if memo is None else memo
     nested: dict[str, Any] = {}
     for key, value in data.items():
         head, _, rest = str(key).partition(".")
@@ -534,12 +544,25 @@ def _build(cls: type, data: dict[Any, Any], path: str) -> Any:
             raise UnknownFieldError(  # the full dotted path, as every other hint gives it
                 f"no such field{did_you_mean(item_path, [join_path(path, f) for f in fields])}", item_path
             )
-        sub = _config_class(field.annotation)
-        if isinstance(value, dict) and sub is not None:
-            kwargs[name] = _build(sub, value, item_path)
-        else:
-            kwargs[name] = field.cli(_nodes_from_mappings(value, field.annotation, item_path), item_path)
+        sub = _mapping_class(field.annotation, value) if isinstance(value, Overrides) else None
+        if sub is not None:  # dotted keys below this field: a node built from them
+            kwargs[name] = _build(sub, value, item_path, memo)
+            continue
+        built = _nodes_from_mappings(value, field.annotation, item_path, memo)
+        kwargs[name] = built if is_node(built) else field.cli(built, item_path)
     return _construct(cls, path, lambda: cls(**kwargs))
+
+
+def _mapping_class(annotation: Any, mapping: dict[Any, Any]) -> type | None:
+    """The config class a plain mapping stands for at a place annotated ``annotation``: the
+    one class it names, or among several the one plan.mapping_class picks (as the loader)."""
+    single = _config_class(annotation)
+    if single is not None:
+        return single
+    classes = tuple(c for c in swap_bases(annotation) if dataclasses.is_dataclass(c))
+    if len(classes) < 2:
+        return None
+    return mapping_class(classes, {str(k).partition(".")[0]: v for k, v in mapping.items()}, cli=True)
 
 
 def _construct(cls: type, path: str, make: Any) -> Any:

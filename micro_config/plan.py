@@ -37,7 +37,7 @@ import typing
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .convert import convert, strip, type_name, unwrap_optional
+from .convert import accepts, convert, strip, type_name, unwrap_optional
 from .errors import ConfigError, WrongTypeError, short_repr
 from .script import ConfigScriptDict, ConfigScriptList
 from .tree import field_names, is_dataclass_instance, values_getter
@@ -408,8 +408,8 @@ def plan_of(cls: type) -> Plan:
     plan = PLANS.get(cls)
     if plan is None:
         wrapper = isinstance(cls, type) and issubclass(cls, list | dict)
-        if hasattr(cls, "_micro_config_node") and not wrapper and not dataclasses.is_dataclass(cls):
-            field_names(cls)  # a ConfigScript without @dataclass: the error that says so
+        if isinstance(cls, type) and not wrapper and (hasattr(cls, "_micro_config_node") or dataclasses.is_dataclass(cls)):
+            field_names(cls)  # @dataclass forgotten (on the class or a subclass): the error that says so
         if not dataclasses.is_dataclass(cls) or not isinstance(cls, type):
             raise ConfigError(f"{short_repr(cls)} is not a dataclass")
         try:
@@ -427,6 +427,20 @@ def clear_plans() -> None:
     """Forget every plan (and cached shape): after redefining classes in a live session."""
     PLANS.clear()
     _shape_cached.cache_clear()
+
+
+def mapping_class(classes: tuple[type, ...], mapping: dict[Any, Any], *, cli: bool = False) -> type | None:
+    """The class a mapping without ``_target_`` stands for where a union names several config
+    classes (the loader and the command line both ask): the first that has a field for every
+    key and whose fields take its plain values (a text, a number, by the one conversion rule;
+    nested mappings and lists are left to the build, so the choice costs one look per key),
+    else the first with every key (its build says what is wrong). None: no class has them all."""
+    fitting = [cls for cls in classes if all(k in plan_of(cls).fields for k in mapping)]
+    for cls in fitting:
+        fields = plan_of(cls).fields
+        if all(type(v) in (dict, list) or accepts(v, fields[k].annotation, cli=cli) for k, v in mapping.items()):
+            return cls
+    return fitting[0] if fitting else None
 
 
 def slot_annotation(parent: Any, annotation: Any, key: Any) -> Any:

@@ -81,13 +81,23 @@ def field_names(cls: type) -> tuple[str, ...]:
     names = _FIELDS.get(cls)
     if names is None:
         fields = getattr(cls, "__dataclass_fields__", None)
-        if fields is None:  # a ConfigScript subclass without @dataclass: the usual slip
+        if fields is None or _undeclared_fields(cls):  # @dataclass forgotten: the usual slip
+            what = "a ConfigScript" if fields is None else "a subclass of a dataclass"
             raise ConfigError(
-                f"{cls.__qualname__} is a ConfigScript but not a dataclass: put @dataclass on "
+                f"{cls.__qualname__} is {what} but not a dataclass: put @dataclass on "
                 f"the line above 'class {cls.__name__}'"
             )
         names = _FIELDS[cls] = tuple(fields)
     return names
+
+
+def _undeclared_fields(cls: type) -> bool:
+    """Whether ``cls`` (a subclass of a dataclass, not one itself) annotates fields of its own,
+    which @dataclass would have made fields: without it they are left out of every field list."""
+    if "__dataclass_fields__" in cls.__dict__:
+        return False
+    own = cls.__dict__.get("__annotations__", {})
+    return any("ClassVar" not in str(ann) for ann in own.values())
 
 
 def children(value: Any) -> list[tuple[Any, Any]]:

@@ -48,12 +48,6 @@ class Drift:
                 raise ConfigError(f"missing required field {name!r} of {cls.__qualname__}", name)
             self.defaulted.setdefault((cls, name), []).append((id(d), name))
 
-    def merge(self, other: Drift) -> None:
-        """Take ``other``'s notes (a trial build that was kept: see load's union mappings)."""
-        for mine, theirs in ((self.defaulted, other.defaulted), (self.dropped, other.dropped)):
-            for key, found in theirs.items():
-                mine.setdefault(key, []).extend(found)
-
     def _paths(self, root: Any) -> dict[int, str]:
         """The path of every mapping and list in the parsed data, where it is first met (the
         format's one walk over data; only computed when there is drift)."""

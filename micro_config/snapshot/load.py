@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import pathlib
-from collections import ChainMap
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,6 +31,7 @@ from ..plan import (
     Plan,
     Shape,
     actions_of,
+    mapping_class,
     plan_of,
     shape_of,
     via_dacite,
@@ -113,38 +113,21 @@ class _Builder:
 
     def _first_fitting(self, d: dict[Any, Any], classes: tuple[type, ...]) -> Any:
         """A hand-written mapping (no ``_target_``) where a union names several config classes:
-        built as the first class that has every key it names and that builds from it. A
-        trial that fails leaves nothing behind (memo, drift notes). No class with all its keys:
-        an UnknownFieldError at the key, as the command line says it."""
-        fitting = [cls for cls in classes if all(k in plan_of(cls).fields for k in d)]
-        if not fitting:
-            names = [cls.__qualname__ for cls in classes]
-            fields = {n for cls in classes for n in plan_of(cls).names}
-            stray = [k for k in d if k not in fields]
-            if stray:
-                raise UnknownFieldError(
-                    f"no class that may stand here ({', '.join(names)}) has this field"
-                    f"{did_you_mean(str(stray[0]), fields)}", str(stray[0]))
+        built as plan.mapping_class picks (one build: linear, whatever the nesting). No class
+        with all its keys: an UnknownFieldError at the key, as the command line says it."""
+        cls = mapping_class(classes, d)
+        if cls is not None:
+            return self._node(d, cls)
+        names = [c.__qualname__ for c in classes]
+        fields = {n for c in classes for n in plan_of(c).names}
+        stray = [k for k in d if k not in fields]
+        if stray:
             raise UnknownFieldError(
-                f"no class that may stand here ({', '.join(names)}) has all of "
-                f"{', '.join(map(str, d))}: name one with {TARGET}")
-        errors: list[ConfigError] = []
-        for cls in fitting:
-            memo, drift = self.memo, self.drift
-            trial = self.memo = ChainMap({}, memo)  # type: ignore[assignment]
-            self.drift = Drift(drift.strict)
-            try:
-                node = self._node(d, cls)
-            except ConfigError as exc:
-                errors.append(exc)
-                continue
-            else:
-                memo.update(trial.maps[0])
-                drift.merge(self.drift)
-                return node
-            finally:
-                self.memo, self.drift = memo, drift
-        raise errors[0]
+                f"no class that may stand here ({', '.join(names)}) has this field"
+                f"{did_you_mean(str(stray[0]), fields)}", str(stray[0]))
+        raise UnknownFieldError(
+            f"no class that may stand here ({', '.join(names)}) has all of "
+            f"{', '.join(map(str, d))}: name one with {TARGET}")
 
     def _str(self, d: str, cls: type) -> Any:
         """An Enum member by name, or a Path (each text made once per load: both immutable)."""

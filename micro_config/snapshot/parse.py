@@ -82,7 +82,10 @@ def _loader(locating: bool = False) -> type:
                     raise _problem(self, key, f"{_REFUSED_TAGS[key.tag]} is not part of the snapshot format")
 
     def construct_float(loader: Any, node: Any) -> float:
-        value = yaml.SafeLoader.construct_yaml_float(loader, node)
+        try:
+            value = yaml.SafeLoader.construct_yaml_float(loader, node)
+        except OverflowError:  # a long base-60 float (1:2:...:3.5)
+            raise _problem(loader, node, OUT_OF_RANGE) from None
         if value in _INFINITIES and "inf" not in node.value.lower():
             raise _problem(loader, node, OUT_OF_RANGE)  # 1e400: as the command line refuses it
         return NAN if value != value else value
@@ -324,7 +327,10 @@ def parse_json_unchecked(text: str | bytes) -> Any:
 OUT_OF_RANGE = "a number past a float's range (the format writes inf as a marker)"
 SEXAGESIMAL_LIMIT = 100  # characters of a YAML 1.1 base-60 integer (1:20:30)
 _INFINITIES = (NONFINITE["inf"], NONFINITE["-inf"])  # compared by ==: any infinity
-_BIG_EXPONENT = {str: re.compile(r"[eE]\+?0*[1-9][0-9]{2}"), bytes: re.compile(rb"[eE]\+?0*[1-9][0-9]{2}")}
+# a literal that may be past a float's range: a positive exponent of 2+ digits, or 300 digits in
+# a row (a float's range ends near 1e308); only then is the data searched for an infinity
+_BIG_NUMBER = r"[eE]\+?0*[1-9][0-9]|[0-9]{300}"
+_BIG_EXPONENT = {str: re.compile(_BIG_NUMBER), bytes: re.compile(_BIG_NUMBER.encode())}
 _CONSTANTS = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}
 
 
