@@ -45,6 +45,8 @@ def list_checkpoints(directory: str | os.PathLike[str]) -> list[Path]:
 
 def is_own(step_dir: Path) -> bool:
     """Whether ``step_dir`` holds only what the demo writes there (so it may delete it)."""
+    if step_dir.is_symlink():  # a link to elsewhere: what is behind it is not the demo's to delete
+        return False
     try:
         return all(child.name in FILES and child.is_file() for child in step_dir.iterdir())
     except OSError:
@@ -240,8 +242,12 @@ def _wrong_shape(loaded: dict[str, Any]) -> str:
         return "optim.pt does not hold the optimizer's and the scheduler's state dicts"
     if not isinstance(state, dict) or any(k not in state for k in STATE_KEYS):
         return f"state.pt does not hold the loop's state ({', '.join(STATE_KEYS)})"
-    if type(state["step"]) is not int or type(state["epoch"]) is not int or state["step"] < 0:
-        return "state.pt holds no step and epoch numbers"
+    numbers = [state["step"], state["epoch"], state["position"], state.get("tokens", 0)]
+    if any(type(n) is not int for n in numbers) or state["step"] < 0:
+        return "state.pt holds no step, epoch and position numbers"
+    rng = state["rng"]
+    if not isinstance(rng, dict) or any(k not in rng for k in ("python", "torch", "shuffle")):
+        return "state.pt holds no random state (python, torch, shuffle)"
     return ""
 
 
@@ -342,20 +348,22 @@ def note_snapshot_owner(snapshot: Path, home: Path, root: str) -> None:
         )
 
 
-def check_step_folders(home: Path, after: int) -> None:
-    """Refuse a run that would write a ``step_NNNNNN`` folder (past step ``after``) holding a
-    file the demo did not write: saving a checkpoint there would replace it."""
+def check_step_folders(home: Path, steps: set[int]) -> None:
+    """Refuse a run that would write a ``step_NNNNNN`` folder (one of ``steps``) holding a file
+    the demo did not write, or that is a link or a file: saving a checkpoint there would
+    replace it."""
     if not home.is_dir():
         return
     for path in sorted(home.iterdir()):
         found = STEP_RE.match(path.name)
-        if found is None or int(found.group(1)) <= after or is_own(path):
+        if found is None or int(found.group(1)) not in steps or is_own(path):
             continue
         from .console import shown
 
-        if not path.is_dir():
+        if path.is_symlink() or not path.is_dir():
+            what = "a link" if path.is_symlink() else "a file"
             raise ConfigError(
-                f"{shown(path)} is a file, where this run writes a checkpoint folder: move it",
+                f"{shown(path)} is {what}, where this run writes a checkpoint folder: move it",
                 "save_checkpoint_dir",
             )
         theirs = sorted(p.name for p in path.iterdir() if p.name not in FILES)
@@ -385,7 +393,13 @@ class FolderLock:
         except ImportError:  # no flock (Windows): nothing to hold
             return cls(None)
         home.mkdir(parents=True, exist_ok=True)
-        fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot open {home / LOCK_FILE}, which says which run writes this folder: "
+                f"{exc.strerror or exc}", "save_checkpoint_dir"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -111,7 +111,7 @@ def take_flags(args: list[str], *names: str, options: tuple[str, ...] = ()) -> t
     for arg in args:
         if arg.startswith("-") and arg not in names and arg not in HELP:
             flag = arg.partition("=")[0]
-            if flag in names:
+            if flag in names or flag in HELP:
                 raise ConfigError(f"{flag} takes no value (give {flag} alone)")
             raise ConfigError(f"unknown option {short_repr(flag)}{did_you_mean(flag, (*names, *options))}")
     return {a for a in args if a in names}, [a for a in args if a not in names]

@@ -152,8 +152,9 @@ def train(
             check_world_size(resumed, dist.world_size, allow_world_size_change)
         else:
             old = check_folder_free(home, snapshot_path, overwrite)
-            check_snapshot_free(snapshot_path, home, project_root, overwrite)
-        check_step_folders(home, -1 if resumed is None else resumed.state["step"])
+        # a file there that is no run's snapshot is never replaced; another run's only with
+        # --overwrite, or by a resume (a copied folder's resume re-points it, with a warning)
+        check_snapshot_free(snapshot_path, home, project_root, overwrite or resumed is not None)
         check_writable(home, "save_checkpoint_dir")
         check_writable(snapshot_path, "snapshot_dir", file=True)
         if bsize % dist.world_size:
@@ -166,6 +167,9 @@ def train(
         train_chunks = build_data("train")
         eval_chunks = build_data("eval")
         total = total_steps(len(train_chunks), bsize, epochs, max_steps)
+        start = -1 if resumed is None else resumed.state["step"]
+        writes = {s for s in range(save_every, total + 1, save_every) if s > start}
+        check_step_folders(home, writes | ({total} if total > start else set()))
         model = build_model()
         reseed_rank(seed, dist.rank)  # dropout differs per rank; rank 0 draws as one process
         optimizer, scheduler = build_optimizer(model)

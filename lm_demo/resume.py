@@ -15,6 +15,7 @@ ones are then deleted. A saved config lacking fields of today's classes needs
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(USAGE, file=sys.stdout if args else sys.stderr)
         return 0 if args else 2
-    if args[0].startswith("-"):
+    if args[0].startswith("-") or ("=" in args[0] and not os.path.lexists(args[0])):
         return fail(f"the snapshot or checkpoint PATH comes first, then key=value and options "
                     f"(got {args[0]} first)")
     path = locate(args[0], convert_path("."))

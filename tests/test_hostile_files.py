@@ -160,6 +160,11 @@ def test_a_float_past_the_range_is_refused_in_files_as_on_the_command_line() -> 
         leaf = Leaf(ratio=value)
         assert from_json(to_json(leaf)) == leaf and from_yaml(to_yaml(leaf)) == leaf
     assert from_json(f'{{"_target_": "{LEAF}", "ratio": 1e300}}').ratio == 1e300
+    for literal in ("1" + "0" * 400 + ".0", "9" * 300 + "e99"):  # no 3-digit exponent
+        with pytest.raises(MalformedFileError, match="past a float's range"):
+            from_json(f'{{"_target_": "{LEAF}", "ratio": {literal}}}')
+    with pytest.raises(MalformedFileError, match="past a float's range"):  # was an OverflowError
+        from_yaml(f"_target_: {LEAF}\nratio: {':'.join(['1'] * 175)}.5\n")
 
 
 # ---------------------------------------------------------------- depth

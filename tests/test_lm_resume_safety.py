@@ -65,8 +65,13 @@ def test_a_step_folder_holding_a_foreign_file_is_never_deleted(
     (run / "ck/step_000006/my_analysis.ipynb").write_text("{}")
     before = files_of(run)
     with pytest.raises(ConfigError, match=r"step_000006 holds files the demo did not write \(my_analysis.ipynb\)"):
-        tiny("max_steps=2").run(metaconfig(run), overwrite=True)
+        tiny("max_steps=6").run(metaconfig(run), overwrite=True)
     assert files_of(run) == before
+    # a run that does not write that step starts over; your file stays, the demo's go
+    tiny("max_steps=2").run(metaconfig(run), overwrite=True)
+    assert sorted(p.name for p in (run / "ck/step_000006").iterdir()) == ["my_analysis.ipynb"]
+    (run / "ck/step_000006/my_analysis.ipynb").unlink()
+    (run / "ck/step_000006").rmdir()
     fresh = tmp_path / "fresh"  # a new folder: a step folder of only your files
     (fresh / "ck/step_000003").mkdir(parents=True)
     (fresh / "ck/step_000003/notes.txt").write_text("important")
@@ -74,12 +79,11 @@ def test_a_step_folder_holding_a_foreign_file_is_never_deleted(
         tiny("max_steps=6").run(metaconfig(fresh))
     assert (fresh / "ck/step_000003/notes.txt").read_text() == "important"
     # pruning (keep_checkpoints=1) the folder holding your file keeps the file, drops the rest
-    (run / "ck/step_000006/my_analysis.ipynb").unlink()
-    (run / "ck/step_000003/notes.txt").write_text("mine")
+    (run / "ck/step_000002/notes.txt").write_text("mine")
     code, _, err = call("lm_demo.resume", "snap/run.yaml", "max_steps=9", "keep_checkpoints=1", root=run)
     assert code == 0, err
     assert "kept " in err
-    assert sorted(p.name for p in (run / "ck/step_000003").iterdir()) == ["notes.txt"]
+    assert sorted(p.name for p in (run / "ck/step_000002").iterdir()) == ["notes.txt"]
     assert [p.name for p in list_checkpoints(run / "ck")] == ["step_000009"]
 
 
@@ -475,3 +479,30 @@ def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path: Path, lm_runs: L
     assert code == 0, err
     assert (run / "ck" / LOCK_FILE).read_text() == f"{os.getpid()}\n"
     FolderLock.take(run / "ck").close()  # the finished run let it go
+
+
+def test_a_resume_never_replaces_a_file_that_is_no_runs_snapshot(tmp_path: Path, lm_runs: LmRuns) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    (run / "snap/mine.yaml").write_text("my: notes\n")
+    code, _, err = call("lm_demo.resume", "ck", "max_steps=4", "run_name=mine", root=run)
+    assert code == 2 and "is no run's snapshot" in err
+    assert (run / "snap/mine.yaml").read_text() == "my: notes\n"
+
+
+def test_a_checkpoint_with_a_wrong_random_state_is_skipped_and_a_linked_step_folder_refused(
+    tmp_path: Path, lm_runs: LmRuns
+) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=6")
+    state = torch.load(run / "ck/step_000006/state.pt", weights_only=True)
+    state["rng"] = {}
+    torch.save(state, run / "ck/step_000006/state.pt")
+    code, out, err = call("lm_demo.resume", "snap/run.yaml", "max_steps=7", root=run)
+    assert code == 0, err
+    assert "no random state" in err and "step_000003 (step 3" in out
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(run / "ck/step_000003", elsewhere)
+    shutil.rmtree(run / "ck/step_000003")
+    (run / "ck/step_000003").symlink_to(elsewhere)
+    with pytest.raises(ConfigError, match="step_000003 is a link, where this run writes"):
+        tiny("max_steps=6").run(metaconfig(run), overwrite=True)
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["config.yaml", "model.pt", "optim.pt", "state.pt"]

@@ -408,3 +408,24 @@ def test_a_config_class_without_dataclass_is_one_clear_error_everywhere() -> Non
     with pytest.raises(SystemExit) as info:
         cli(Holder(Plain()), ["--help"])
     assert info.value.code == 2
+
+
+def test_a_subclass_of_a_config_without_dataclass_is_refused_not_silently_fieldless() -> None:
+    """Its own fields would be left out of snapshots and overrides: the same ConfigError."""
+    from micro_config import deep_replace, to_yaml
+
+    @dataclass
+    class Base(ConfigScript):
+        lr: float = 0.1
+
+        def unroll(self, metaconfig: MetaConfig) -> float:
+            return self.lr
+
+    class Sub(Base):
+        momentum: float = 0.9
+
+    wanted = "Sub is a subclass of a dataclass but not a dataclass: put @dataclass"
+    for call in (lambda: to_yaml(Sub()), lambda: deep_replace(Sub(), momentum=0.5),
+                 lambda: Sub().unroll(MetaConfig(verbose=False))):
+        with pytest.raises(ConfigError, match=wanted):
+            call()
