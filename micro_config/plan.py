@@ -87,7 +87,7 @@ class Shape:
     ``dict_as``: the type a plain mapping becomes (a ConfigScriptDict class; None: a dict).
     ``node``: the dataclass a mapping without ``_target_`` stands for (None: none).
     ``nodes``: in a union of several dataclasses, the classes such a mapping may stand for, in
-    order (the loader takes the first whose fields it names and that builds; None: none).
+    order (:func:`mapping_class` picks one; None: none).
     ``item`` / ``items`` / ``key`` / ``value``: shapes of the elements (positional for tuples).
     ``classes``: the classes a ``_target_`` or typed marker must subclass here (None: any).
     """
