@@ -299,12 +299,22 @@ def check_no_newer(checkpoint: Checkpoint, home: Path, discard: bool) -> None:
         )
 
 
-def check_snapshot_free(snapshot: Path, home: Path, root: str, overwrite: bool) -> None:
-    """A new run writes ``snapshot``: refuse when that would replace a file that is not a run's
-    snapshot (hand-written YAML, a ``save_snapshot`` of yours) or, unless ``overwrite``, the
-    snapshot of a run in another checkpoint folder (its record, and the command that resumes it)."""
+def _recorded_run(snapshot: Path, root: str) -> tuple[str, Path] | None:
+    """The checkpoint folder a run's snapshot records, as written and resolved; None for a
+    file that is no run's snapshot (or cannot be read)."""
     from micro_config import convert_path, read_meta
 
+    try:
+        before = read_meta(snapshot).get("checkpoint_dir")
+    except ConfigError:
+        return None
+    return (before, Path(convert_path(before, root)).resolve()) if isinstance(before, str) else None
+
+
+def check_snapshot_free(snapshot: Path, home: Path, root: str, overwrite: bool) -> None:
+    """A run writes ``snapshot``: refuse when that would replace a file that is not a run's
+    snapshot (hand-written YAML, a ``save_snapshot`` of yours) or, unless ``overwrite``, the
+    snapshot of a run in another checkpoint folder (its record, and the command that resumes it)."""
     from .console import shown
 
     try:
@@ -312,38 +322,28 @@ def check_snapshot_free(snapshot: Path, home: Path, root: str, overwrite: bool) 
             return
     except OSError:  # a name too long, say: check_writable says what is wrong with it
         return
-    try:
-        before = read_meta(snapshot).get("checkpoint_dir")
-    except ConfigError:
-        before = None
-    if not isinstance(before, str):
+    recorded = _recorded_run(snapshot, root)
+    if recorded is None:
         raise ConfigError(
             f"{shown(snapshot)} is there and is no run's snapshot, so this run would replace it: "
             "set run_name (or snapshot_dir) to write the run's snapshot elsewhere",
             "run_name",
         )
-    if Path(convert_path(before, root)).resolve() != home.resolve() and not overwrite:
+    if recorded[1] != home.resolve() and not overwrite:
         raise ConfigError(
-            f"{shown(snapshot)} records the run in {before}: set run_name (or snapshot_dir) for "
-            "this one, or pass --overwrite (overwrite=True) to point it at this run (that run's "
-            "checkpoints are untouched)",
+            f"{shown(snapshot)} records the run in {recorded[0]}: set run_name (or snapshot_dir) "
+            "for this one, or pass --overwrite (overwrite=True) to point it at this run (that "
+            "run's checkpoints are untouched)",
             "run_name",
         )
 
 
 def note_snapshot_owner(snapshot: Path, home: Path, root: str) -> None:
     """Warn when the snapshot about to be rewritten described a run in another folder."""
-    from micro_config import convert_path, read_meta
-
-    if not snapshot.is_file():
-        return
-    try:
-        before = read_meta(snapshot).get("checkpoint_dir")
-    except ConfigError:
-        return
-    if isinstance(before, str) and Path(convert_path(before, root)).resolve() != home.resolve():
+    recorded = _recorded_run(snapshot, root) if snapshot.is_file() else None
+    if recorded is not None and recorded[1] != home.resolve():
         warn(
-            f"{snapshot} described the run in {before}; it now describes this one "
+            f"{snapshot} described the run in {recorded[0]}; it now describes this one "
             f"(that run's checkpoints are untouched)"
         )
 

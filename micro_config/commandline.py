@@ -12,9 +12,9 @@ from .arguments import parse_args
 from .convert import type_name
 from .errors import ConfigError, did_you_mean, short_repr
 from .overrides import deep_replace
-from .plan import plan_of, slot_annotation
+from .plan import annotated_walk, plan_of
 from .swap import class_names, swap_classes
-from .tree import Path, Visit, is_dataclass_instance, is_memoised, is_node, render, transform, walk
+from .tree import Path, Visit, is_dataclass_instance, is_memoised, is_node, render, transform
 
 
 def describe(config: Any) -> str:
@@ -22,27 +22,22 @@ def describe(config: Any) -> str:
     node is listed once, at its first path, with a note naming the other paths that reach it;
     a field whose annotation admits more than one config class names the classes a swap
     (``optim=SGDConfig``) may put there. One walk of the tree (tree.walk): linear in the number of distinct objects."""
-    visits = list(walk(config))
+    visits = list(annotated_walk(config))
     holds = _holding_nodes(config)
     also: dict[int, list[Path]] = {}
-    for visit in visits:
+    for visit, _ in visits:
         if visit.first is not None and id(visit.value) in holds:
             also.setdefault(id(visit.value), []).append(visit.path)
-    annotations: dict[int, Any] = {id(config): type(config)}  # memoised value -> annotation
     hidden: set[int] = set()  # containers whose entries are not listed one by one
     choices = _Choices()
     lines = []
-    for visit in visits:
+    for visit, annotation in visits:
         if not visit.path:
             continue
-        parent = visit.parent
-        if id(parent) in hidden or _derived(visit):
+        if id(visit.parent) in hidden or _derived(visit):
             if is_memoised(visit.value) and visit.first is None:
                 hidden.add(id(visit.value))
             continue
-        annotation = slot_annotation(parent, annotations.get(id(parent), Any), visit.key)
-        if visit.first is None and is_memoised(visit.value):
-            annotations[id(visit.value)] = annotation
         path = render(visit.path)
         if visit.first is not None and id(visit.value) in holds:
             what = "node" if is_node(visit.value) else type(visit.value).__name__

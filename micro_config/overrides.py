@@ -29,13 +29,12 @@ from .errors import (
     join_path,
     short_repr,
 )
-from .plan import child_annotation, mapping_class, plan_of, slot_annotation
+from .plan import annotated_walk, child_annotation, mapping_class, plan_of, shape_of
 from .swap import carried, class_names, pick_class, swap_bases, swap_classes
 from .tree import (
     children,
     expand,
     is_dataclass_instance,
-    is_memoised,
     is_node,
     render,
     transform,
@@ -330,16 +329,10 @@ def _swap_all(
 
 
 def _holders(root: Any) -> dict[int, list[tuple[str, Any]]]:
-    """Node id -> every place that holds it, as (path, annotation): one walk (tree.walk)."""
-    annotations: dict[int, Any] = {id(root): type(root)}  # memoised value -> its annotation
+    """Node id -> every place that holds it, as (path, annotation): one walk."""
     found: dict[int, list[tuple[str, Any]]] = {}
-    for visit in walk(root):
-        if not visit.path:
-            continue
-        annotation = slot_annotation(visit.parent, annotations.get(id(visit.parent), Any), visit.key)
-        if visit.first is None and is_memoised(visit.value):
-            annotations[id(visit.value)] = annotation
-        if is_node(visit.value):
+    for visit, annotation in annotated_walk(root):
+        if visit.path and is_node(visit.value):
             found.setdefault(id(visit.value), []).append((render(visit.path), annotation))
     return found
 
@@ -473,19 +466,15 @@ def child_slot(container: Any, annotation: Any, part: str) -> tuple[Any, Any, An
     return None
 
 
-def _config_class(annotation: Any) -> type | None:
-    inner, _ = unwrap_optional(annotation)
-    return inner if isinstance(inner, type) and dataclasses.is_dataclass(inner) else None
-
-
 _Memo = dict[tuple[int, Any], tuple[Any, Any]]  # (value id, annotation) -> (value, result)
 
 
 def _nodes_from_mappings(value: Any, annotation: Any, path: str, memo: _Memo | None = None) -> Any:
-    """``value`` with each plain mapping that stands where the annotation names one config
-    class built as that class (:func:`_build`), inside lists, tuples and dicts too: the file's
-    rule for a mapping without ``_target_`` (``lst=[{x: 7}]`` for ``list[A]``). Containers met
-    twice are done once (an alias bomb stays linear) and one that changes nowhere is kept."""
+    """``value`` with each plain mapping that stands where the annotation names config classes
+    built as one (:func:`_mapping_class`, :func:`_build`), inside lists, tuples and dicts too:
+    the file's rule for a mapping without ``_target_`` (``lst=[{x: 7}]`` for ``list[A]``).
+    Containers met twice are done once (an alias bomb stays linear) and one that changes
+    nowhere is kept."""
     if type(value) not in (list, tuple, dict):
         return value
     memo = {} if memo is None else memo
@@ -554,15 +543,15 @@ def _build(cls: type, data: dict[Any, Any], path: str, memo: _Memo | None = None
 
 
 def _mapping_class(annotation: Any, mapping: dict[Any, Any]) -> type | None:
-    """The config class a plain mapping stands for at a place annotated ``annotation``: the
-    one class it names, or among several the one plan.mapping_class picks (as the loader)."""
-    single = _config_class(annotation)
-    if single is not None:
-        return single
-    classes = tuple(c for c in swap_bases(annotation) if dataclasses.is_dataclass(c))
-    if len(classes) < 2:
+    """The config class a plain mapping stands for at a place annotated ``annotation``, by the
+    loader's own rule (the annotation's Shape: the one class it names, or among several the one
+    plan.mapping_class picks), so a file and the command line build the same node."""
+    shape = shape_of(annotation)
+    if shape.node is not None:
+        return shape.node
+    if shape.nodes is None:
         return None
-    return mapping_class(classes, {str(k).partition(".")[0]: v for k, v in mapping.items()}, cli=True)
+    return mapping_class(shape.nodes, {str(k).partition(".")[0]: v for k, v in mapping.items()}, cli=True)
 
 
 def _construct(cls: type, path: str, make: Any) -> Any:

@@ -34,13 +34,13 @@ import pathlib
 import sys
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .convert import accepts, convert, strip, type_name, unwrap_optional
 from .errors import ConfigError, WrongTypeError, short_repr
 from .script import ConfigScriptDict, ConfigScriptList
-from .tree import field_names, is_dataclass_instance, values_getter
+from .tree import Visit, field_names, is_dataclass_instance, is_memoised, values_getter, walk
 
 _NoneType = type(None)
 
@@ -443,7 +443,21 @@ def mapping_class(classes: tuple[type, ...], mapping: dict[Any, Any], *, cli: bo
     return fitting[0] if fitting else None
 
 
-def slot_annotation(parent: Any, annotation: Any, key: Any) -> Any:
+def annotated_walk(root: Any) -> Iterator[tuple[Visit, Any]]:
+    """tree.walk, each place with its annotation (the root's: its class): a node's field
+    annotation from its plan, an element's from its container's (:func:`child_annotation`)."""
+    annotations: dict[int, Any] = {}  # memoised value -> the annotation of its first place
+    for visit in walk(root):
+        if not visit.path:
+            annotation: Any = type(root)
+        else:
+            annotation = _slot_annotation(visit.parent, annotations.get(id(visit.parent), Any), visit.key)
+        if visit.first is None and is_memoised(visit.value):
+            annotations[id(visit.value)] = annotation
+        yield visit, annotation
+
+
+def _slot_annotation(parent: Any, annotation: Any, key: Any) -> Any:
     """The annotation of the place ``key`` inside ``parent`` (annotated ``annotation``): a
     node's field annotation from its plan, else :func:`child_annotation`."""
     if is_dataclass_instance(parent):
