@@ -232,3 +232,21 @@ def test_save_snapshot_can_point_editors_at_the_schema(tmp_path: Path) -> None:
     assert load_snapshot(path, TrainLoop) == default_train()
     with pytest.raises(ConfigError, match="JSON"):
         save_snapshot(default_train(), tmp_path / "run.json", schema="x.json")
+
+
+@pytest.mark.parametrize(("key", "keys", "valid"), [
+    (Color, {"RED": 1}, True), (Color, {"PURPLE": 1}, False),  # an Enum key: a member's name
+    (Path, {"a/b": 1}, True),
+    (Literal["a", "b"], {"c": 1}, False), (Literal[1, "a"], {"1": 1}, False),
+    (int, {"1": 1}, False), (int, {}, True),  # int keys are written as pairs: text is never one
+])
+def test_a_plain_objects_keys_are_held_to_the_key_type_as_the_loader_holds_them(
+    key: Any, keys: dict[str, int], valid: bool
+) -> None:
+    @dataclass
+    class Keyed:
+        d: dict[key, int] = field(default_factory=dict)  # type: ignore[valid-type]
+
+    Keyed.__annotations__["d"] = dict[key, int]
+    assert validator(Keyed).is_valid({"d": keys}) is valid
+    assert loads({"d": keys}, Keyed, ".json") is valid

@@ -194,7 +194,7 @@ class _Builder:
         if cls in _MAPPINGS or issubclass(cls, dict):
             if len(args) != 2:
                 return self._mapping({})
-            return self._mapping(self.value(args[1]), key=self.value(args[0]), text_keys=_text_keys(args[0]))
+            return self._mapping(self.value(args[1]), key=self.value(args[0]))
         if cls is tuple:
             if len(args) == 2 and args[1] is Ellipsis:
                 items = self._array(self.value(args[0]))
@@ -231,16 +231,17 @@ class _Builder:
         return {"anyOf": arms}
 
     def _mapping(
-        self, value: dict[str, Any], *, key: dict[str, Any] | None = None, text_keys: bool = True,
-        wrapper: type | None = None,
+        self, value: dict[str, Any], *, key: dict[str, Any] | None = None, wrapper: type | None = None
     ) -> dict[str, Any]:
+        names: dict[str, Any] = {"not": {"enum": [TARGET, TYPE, REF]}}
+        if key:  # a plain object's keys are text, read by the key's own rule (an Enum's names,
+            # a Path; an int never: dict[int, str] is written as pairs)
+            names = {"anyOf": [{"const": ID}, {"allOf": [names, key]}]}
         plain = {
             "type": "object",
             "properties": {ID: {"type": "string"}},
-            "propertyNames": {"not": {"enum": [TARGET, TYPE, REF]}},
-            # keys that are not text (dict[int, str]) are written as the pairs marker: a
-            # plain object is then only the empty dict (its keys would be read as text)
-            "additionalProperties": value if text_keys else False,
+            "propertyNames": names,
+            "additionalProperties": value,
         }
         pairs = _marker("dict", {"type": "array", "items": {
             "type": "array", "prefixItems": [key or {}, value], "items": False, "minItems": 2}})
@@ -248,20 +249,6 @@ class _Builder:
         if wrapper is not None:
             arms.append(_marker(target_name(wrapper), plain))
         return {"anyOf": arms}
-
-
-def _text_keys(annotation: Any) -> bool:
-    """Whether a dict annotated with this key type may be written as a plain object: its keys
-    may be text (str, Any, a union or Literal admitting text); else the pairs marker."""
-    ann = _bare(annotation)
-    if ann is Any or ann is object or ann is str or isinstance(ann, str | typing.ForwardRef | typing.TypeVar):
-        return True
-    origin, args = typing.get_origin(ann), typing.get_args(ann)
-    if origin in _UNIONS:
-        return any(_text_keys(arm) for arm in args)
-    if origin is typing.Literal:
-        return any(type(option) is str for option in args)
-    return False
 
 
 def _float() -> dict[str, Any]:
