@@ -317,7 +317,7 @@ def parse_json_unchecked(text: str | bytes) -> Any:
         path = find(data, not_utf8)
         if path is not None:
             raise MalformedFileError(r"a lone surrogate (\ud800-\udfff) is not text UTF-8 can carry", path)
-    if _BIG_EXPONENT[type(text)].search(text) is not None:  # a number may be past a float's range
+    if _MAY_OVERFLOW[type(text)].search(text) is not None:  # a number may be past a float's range
         path = find(data, _overflowed)
         if path is not None:
             raise MalformedFileError(OUT_OF_RANGE, path)
@@ -330,7 +330,7 @@ _INFINITIES = (NONFINITE["inf"], NONFINITE["-inf"])  # compared by ==: any infin
 # a literal that may be past a float's range: a positive exponent of 2+ digits, or 300 digits in
 # a row (a float's range ends near 1e308); only then is the data searched for an infinity
 _BIG_NUMBER = r"[eE]\+?0*[1-9][0-9]|[0-9]{300}"
-_BIG_EXPONENT = {str: re.compile(_BIG_NUMBER), bytes: re.compile(_BIG_NUMBER.encode())}
+_MAY_OVERFLOW = {str: re.compile(_BIG_NUMBER), bytes: re.compile(_BIG_NUMBER.encode())}
 _CONSTANTS = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}
 
 
