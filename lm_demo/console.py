@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from micro_config import ConfigError
-from micro_config.errors import did_you_mean, short_repr
+from micro_config.commandline import HELP, unknown_option
 
 _warned: set[str] = set()
 
@@ -106,18 +106,17 @@ def take_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
 
 def take_flags(args: list[str], *names: str, options: tuple[str, ...] = ()) -> tuple[set[str], list[str]]:
     """Remove the flags ``names`` from ``args``: ``(flags given, rest)``. Any other argument
-    starting with ``-`` (but ``-h``/``--help``) is a ConfigError naming the closest of
-    ``names`` and ``options`` (the command's other options, already taken out)."""
+    starting with ``-`` (but ``-h``/``--help``) is a ConfigError worded as the library's
+    ``cli`` words it (naming the closest of ``names`` and ``options``, the command's other
+    options, already taken out); so is a flag given twice."""
     for arg in args:
         if arg.startswith("-") and arg not in names and arg not in HELP:
-            flag = arg.partition("=")[0]
-            if flag in names or flag in HELP:
-                raise ConfigError(f"{flag} takes no value (give {flag} alone)")
-            raise ConfigError(f"unknown option {short_repr(flag)}{did_you_mean(flag, (*names, *options))}")
+            raise ConfigError(unknown_option(arg, (*names, *HELP), options))
+    for name in names:
+        if args.count(name) > 1:
+            raise ConfigError(f"{name} is given twice")
     return {a for a in args if a in names}, [a for a in args if a not in names]
 
-
-HELP = ("-h", "--help")
 
 
 def locate(path: str, root: str | os.PathLike[str]) -> Path:

@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"the snapshot or checkpoint PATH comes first, then key=value and options "
                     f"(got {args[0]} first)")
     path = locate(args[0], convert_path("."))
+    if "--overwrite" in args:  # train's option: a resume writes only into its own run
+        return fail("--overwrite is an option of a new run (python -m lm_demo.train); a resume "
+                    "continues its run in the run's own folders")
     try:
         flags, overrides = take_flags(args[1:], DISCARD, DRIFT, WORLD)
         saved = load_run_config(path, read_config, allow_drift=DRIFT in flags)

@@ -10,7 +10,7 @@ from typing import Any
 
 from .arguments import parse_args
 from .convert import type_name
-from .errors import ConfigError, did_you_mean, short_repr
+from .errors import ConfigError, closest, did_you_mean, short_repr
 from .overrides import deep_replace
 from .plan import annotated_walk, plan_of
 from .swap import class_names, swap_classes
@@ -117,14 +117,19 @@ def _line(path: str, value: Any, annotation: Any, holds: bool, others: list[Path
 HELP = ("--help", "-h")
 
 
-def _unknown_option(arg: str) -> str:
-    flag, sep, _ = arg.partition("=")
-    if flag in HELP:
+def unknown_option(arg: str, flags: Sequence[str] = HELP, options: Sequence[str] = ()) -> str:
+    """The one line for ``arg``, an argument starting with ``-`` that a command does not take:
+    ``flags`` are its options that take no value (``--flag=x`` says so), ``options`` its others
+    (offered as the closest name too). ``--epochs=3`` with no close name is an override typed
+    argparse-style: the hint is ``epochs=3``. Shared by :func:`cli` and scripts' own options."""
+    flag, sep, value = arg.partition("=")
+    if flag in flags:
         return f"{flag} takes no value (give {flag} alone)"
+    names = (*flags, *options)
     key = flag.lstrip("-")
-    if sep and key.replace("_", "").replace(".", "").isalnum():  # --run_name=3, argparse style
-        return f"unknown option {short_repr(flag)}: overrides are key=value (did you mean {key}={arg.partition('=')[2]}?)"
-    return f"unknown option {short_repr(flag)}{did_you_mean(flag, HELP)}"
+    if sep and closest(flag, names) is None and key.replace("_", "").replace(".", "").isalnum():
+        return f"unknown option {short_repr(flag)}: overrides are key=value (did you mean {key}={value}?)"
+    return f"unknown option {short_repr(flag)}{did_you_mean(flag, names)}"
 
 
 def cli(config: Any, argv: Sequence[str] | None = None, *, usage: str | None = None) -> Any:
@@ -138,7 +143,7 @@ def cli(config: Any, argv: Sequence[str] | None = None, *, usage: str | None = N
     try:  # with --help too: what is listed is the config these overrides make (a class swap)
         for arg in args:  # a key is a name: an argument starting with "-" is an option
             if arg.startswith("-") and arg not in HELP:
-                raise ConfigError(_unknown_option(arg))
+                raise ConfigError(unknown_option(arg))
         config = deep_replace(config, parse_args([a for a in args if a not in HELP]))
     except ConfigError as exc:
         print("error: " + str(exc).replace("\n", " "), file=sys.stderr)

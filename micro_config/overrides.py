@@ -398,7 +398,7 @@ def _assign(edits: _Edits, place: _Place, parts: list[str], value: Any) -> None:
             return
         cls = _mapping_class(place.annotation, value)
         if cls is not None and not is_node(place.value):
-            edits.set(place, _build(cls, value, place.path))  # e.g. an Optional config now None
+            edits.set(place, _build(cls, value, place.path, texts=edits.texts))  # e.g. an Optional config now None
             return
         if isinstance(value, Overrides):
             if place.value is _MISSING:  # a new entry of a plain dict: nothing to go into
@@ -515,10 +515,13 @@ def _nodes_from_mappings(value: Any, annotation: Any, path: str, memo: _Memo | N
         raise WrongTypeError("the value is nested too deeply to check", path) from None
 
 
-def _build(cls: type, data: dict[Any, Any], path: str, memo: _Memo | None = None) -> Any:
+def _build(
+    cls: type, data: dict[Any, Any], path: str, memo: _Memo | None = None, texts: dict[str, str] | None = None
+) -> Any:
     """A new ``cls`` from a dict of field values (dotted keys allowed), each value coerced;
     mappings inside built as configs where the annotation says so, through one ``memo`` (an
-    aliased mapping is one node, and an alias bomb stays linear)."""
+    aliased mapping is one node, and an alias bomb stays linear). ``texts``: the numbers'
+    texts as typed (``Overrides.texts``, by full dotted key), kept for ``str`` fields."""
     memo = {} if memo is None else memo
     nested: dict[str, Any] = {}
     for key, value in data.items():
@@ -535,10 +538,12 @@ def _build(cls: type, data: dict[Any, Any], path: str, memo: _Memo | None = None
             )
         sub = _mapping_class(field.annotation, value) if isinstance(value, Overrides) else None
         if sub is not None:  # dotted keys below this field: a node built from them
-            kwargs[name] = _build(sub, value, item_path, memo)
+            kwargs[name] = _build(sub, value, item_path, memo, texts)
             continue
         built = _nodes_from_mappings(value, field.annotation, item_path, memo)
-        kwargs[name] = built if is_node(built) else field.cli(built, item_path)
+        if not is_node(built):
+            built = as_typed(field.cli(built, item_path), built, texts.get(item_path) if texts else None)
+        kwargs[name] = built
     return _construct(cls, path, lambda: cls(**kwargs))
 
 

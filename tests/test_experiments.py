@@ -155,6 +155,8 @@ def test_config_given_twice_is_refused_not_last_wins(tmp_path: Path) -> None:
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "--config is given twice" in err
     assert not (tmp_path / "checkpoints").exists()
+    code, out, err = train(tmp_path, "--overwrite", "--overwrite")
+    assert (code, out, err) == (2, "", "error: --overwrite is given twice\n")
 
 
 @pytest.mark.parametrize(("typo", "meant"), [("--overwirte", "--overwrite"), ("--confg=x", "--config")])
@@ -162,6 +164,13 @@ def test_a_mistyped_option_is_one_line_with_the_closest(tmp_path: Path, typo: st
     code, out, err = train(tmp_path, typo)
     assert code == 2 and out == "" and err.count("\n") == 1
     assert f"unknown option {typo.partition('=')[0]!r} (did you mean {meant!r}?)" in err
+
+
+def test_an_override_typed_as_an_option_gets_the_key_value_hint_as_cli_gives_it(tmp_path: Path) -> None:
+    code, out, err = train(tmp_path, "--max_steps=3")
+    assert (code, out) == (2, "")
+    assert err == "error: unknown option '--max_steps': overrides are key=value (did you mean max_steps=3?)\n"
+    assert not (tmp_path / "checkpoints").exists()
 
 
 def test_refs_resolve_the_same_object_by_module_or_file() -> None:

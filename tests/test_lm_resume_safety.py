@@ -445,6 +445,8 @@ def test_a_mistyped_resume_flag_is_one_line_with_the_closest(tmp_path: Path) -> 
     assert err == "error: unknown option '--discard-newr' (did you mean '--discard-newer'?)\n"
     code, _, err = call("lm_demo.resume", str(tmp_path / "run.yaml"), "--allow-drift=yes", root=tmp_path)
     assert (code, err) == (2, "error: --allow-drift takes no value (give --allow-drift alone)\n")
+    code, _, err = call("lm_demo.resume", str(tmp_path / "run.yaml"), "--overwrite", root=tmp_path)
+    assert code == 2 and err.startswith("error: --overwrite is an option of a new run") and err.count("\n") == 1
     code, _, err = call("lm_demo.resume", "--discard-newer", str(tmp_path / "run.yaml"), root=tmp_path)
     assert code == 2 and err.startswith("error: the snapshot or checkpoint PATH comes first")
 

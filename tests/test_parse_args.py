@@ -169,6 +169,22 @@ def test_a_number_for_a_str_field_is_kept_as_typed() -> None:
     assert (swapped.run_name, swapped.steps) == ("42", 3)
 
 
+@dataclass
+class Holder(ConfigScript):
+    named: Optional[Named] = None  # noqa: UP045
+    inner: Optional["Holder"] = None  # noqa: UP045, UP037
+
+    def unroll(self, metaconfig: Any) -> None:
+        return None
+
+
+def test_a_number_for_a_str_field_of_a_config_built_from_dotted_keys_is_kept_as_typed() -> None:
+    # the Optional config is None: the dotted keys build it, and the typed text still holds
+    built = cli(Holder(), ["named.run_name=007", "inner.named.version=1.10", "named.steps=007"])
+    assert built.named == Named(run_name="007", steps=7)
+    assert built.inner == Holder(named=Named(version="1.10"))
+
+
 def test_deep_replace_takes_a_mapping_and_keywords_but_not_one_key_twice() -> None:
     assert deep_replace(Named(), {"steps": 2}, lr=0.5) == Named(steps=2, lr=0.5)
     with pytest.raises(ConflictError, match="given twice") as info:
