@@ -179,6 +179,20 @@ def test_a_renamed_class_loads_from_its_old_names() -> None:
             assert from_yaml(doc(f"  _target_: {old}\n  x: 5\n"), Moved) == Moved(5)
 
 
+def test_a_renamed_class_loads_from_its_old_names_in_a_bare_tree_too() -> None:
+    # a bare tree (to_yaml) is read at today's versions, but a class may have moved since
+    text = f"_target_: {MOD}.Net\nfirst:\n  _target_: {MOD}.Block\n  width: 2\n  scale: 1.0\nsecond:\n" \
+           f"  _target_: {MOD}.Block\n  width: 3\n  scale: 1.0\nlr_warmup: 1\nlr_decay: 2\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no old name: nothing migrated, no warning
+        assert from_yaml(text, Net) == Net(Block(2), Block(3), 1, 2)
+    moved = "_target_: gone_package.models.OldName\nx: 4\n"
+    with pytest.warns(MigrationWarning, match=f"gone_package.models.OldName -> {MOD}.Moved"):
+        assert from_yaml(moved, Moved) == Moved(4)
+    with pytest.warns(MigrationWarning):  # and it writes back under the new name
+        assert to_yaml(from_yaml(moved, Moved)) == to_yaml(Moved(4))
+
+
 def test_an_unknown_old_name_is_still_the_loaders_error() -> None:
     with pytest.raises(ConfigError, match="no class"):
         from_yaml(doc(f"  _target_: {MOD}.NeverWas\n  x: 5\n"), Moved)

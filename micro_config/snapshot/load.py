@@ -52,7 +52,7 @@ from .format import (
     split_document,
 )
 from .gcpause import gc_paused, recursion_room
-from .migrate import VERSIONS, migrate_tree, resolver_lookup
+from .migrate import VERSIONS, migrate_tree, renames_declared, resolver_lookup
 from .parse import parse_json, parse_json_unchecked, parse_yaml, parse_yaml_unchecked
 from .resolve import Resolver
 
@@ -370,7 +370,12 @@ def from_data(
     if cls is not None and cls.__module__ != "__main__":
         allowed += (cls.__module__.split(".")[0],)
     builder = _Builder(allowed, strict)
-    migrated = None if versions is False else migrate_tree(data, versions, resolver_lookup(builder.resolve))
+    if versions is not False:
+        migrated = migrate_tree(data, versions, resolver_lookup(builder.resolve))
+    elif renames_declared():  # a bare tree: at today's versions, but a class may have moved
+        migrated = migrate_tree(data, None, resolver_lookup(builder.resolve), current=True)
+    else:
+        migrated = None
     with gc_paused(), recursion_room(_FRAMES_PER_LEVEL * DEPTH_LIMIT):
         try:
             root = builder.build(data, shape_of(cls) if cls is not None else ANY)

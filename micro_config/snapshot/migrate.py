@@ -194,11 +194,12 @@ def _post_order(tree: Any) -> list[tuple[dict[str, Any], Any]]:
 
 
 def migrate_tree(
-    tree: Any, table: Any, class_named: Callable[[str], type | None]
+    tree: Any, table: Any, class_named: Callable[[str], type | None], *, current: bool = False
 ) -> Migrated:
     """Bring every node of ``tree`` (parsed data, changed in place) from the versions in
     ``table`` to the code's. ``class_named(name)`` is the current class of a ``_target_``
-    (None when unknown: such a node is left for the loader to report)."""
+    (None when unknown: such a node is left for the loader to report). ``current``: a bare
+    tree, read at the code's versions (no table): only renamed classes change."""
     versions = read_table(table)
     done = Migrated()
     nodes = _post_order(tree)
@@ -215,8 +216,15 @@ def migrate_tree(
         cls, renamed = classes[name]
         if cls is None:
             continue
-        _migrate_node(d, name, cls, renamed, versions.get(name, 1), partial(path_text, place), done)
+        old = version_of(cls) if current else versions.get(name, 1)
+        _migrate_node(d, name, cls, renamed, old, partial(path_text, place), done)
     return done
+
+
+def renames_declared() -> bool:
+    """Whether some imported module declared an old class name (:func:`renamed_from`): a
+    bare tree is searched for old names only then, so its load costs nothing more otherwise."""
+    return bool(_OLD_NAMES)
 
 
 def _migrate_node(
