@@ -26,20 +26,20 @@ def describe(config: Any) -> str:
     holds = _holding_nodes(config)
     also: dict[int, list[Path]] = {}
     for visit, _ in visits:
-        if visit.first is not None and id(visit.value) in holds:
+        if visit.again and id(visit.value) in holds:
             also.setdefault(id(visit.value), []).append(visit.path)
     hidden: set[int] = set()  # containers whose entries are not listed one by one
     choices = _Choices()
     lines = []
     for visit, annotation in visits:
-        if not visit.path:
+        if visit.where is None:
             continue
         if id(visit.parent) in hidden or _derived(visit):
-            if is_memoised(visit.value) and visit.first is None:
+            if is_memoised(visit.value) and not visit.again:
                 hidden.add(id(visit.value))
             continue
         path = render(visit.path)
-        if visit.first is not None and id(visit.value) in holds:
+        if visit.again and id(visit.value) in holds:
             what = "node" if is_node(visit.value) else type(visit.value).__name__
             name = type(visit.value).__name__ if is_node(visit.value) else type_name(annotation)
             lines.append(f"{path}: {name}  (same {what} as {render(visit.first)})")

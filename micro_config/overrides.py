@@ -312,7 +312,7 @@ def _swap_all(
                     if not accepts(new, annotation):
                         raise RefusedClassError(
                             f"{cls.__qualname__} cannot replace this node: it is also held at "
-                            f"{where}, which expects {type_name(annotation)}",
+                            f"{render(expand(where))}, which expects {type_name(annotation)}",
                             place.path,
                         )
             batch.append((parts, new))
@@ -328,12 +328,37 @@ def _swap_all(
     return config
 
 
-def _holders(root: Any) -> dict[int, list[tuple[str, Any]]]:
-    """Node id -> every place that holds it, as (path, annotation): one walk."""
-    found: dict[int, list[tuple[str, Any]]] = {}
+def _holders(root: Any) -> dict[int, list[tuple[Any, Any]]]:
+    """Node id -> every place that holds it, as (linked path: tree.expand, annotation): one
+    walk. The walk enters a shared list or dict once, at its first place; where it is held
+    again under another annotation (``list[Base]`` and ``list[Sub]``), what it holds stands
+    under that one too, so its items are read again per distinct annotation (linear in those
+    pairs)."""
+    found: dict[int, list[tuple[Any, Any]]] = {}
+    again: list[tuple[Any, Any, Any]] = []  # (container, linked path, annotation)
     for visit, annotation in annotated_walk(root):
-        if visit.path and is_node(visit.value):
-            found.setdefault(id(visit.value), []).append((render(visit.path), annotation))
+        value = visit.value
+        if visit.where is not None and is_node(value):
+            found.setdefault(id(value), []).append((visit.where, annotation))
+        if visit.again and not is_dataclass_instance(value):
+            again.append((value, visit.where, annotation))
+    done: set[tuple[int, Any]] = set()
+    while again:
+        container, where, annotation = again.pop()
+        try:
+            key: tuple[int, Any] = (id(container), annotation)
+            hash(key)
+        except TypeError:  # an unhashable annotation object: by identity
+            key = (id(container), id(annotation))
+        if key in done:
+            continue
+        done.add(key)
+        for name, child in children(container):
+            place, inner = (where, name), child_annotation(annotation, name)
+            if is_node(child):
+                found.setdefault(id(child), []).append((place, inner))
+            if not is_dataclass_instance(child) and isinstance(child, list | tuple | dict):
+                again.append((child, place, inner))
     return found
 
 
@@ -616,10 +641,9 @@ def _hint(root: Any, place: _Place, wanted: str, parts: list[str]) -> str:
         local.append(base)
     best = closest(wanted, local)
     if best is None:  # a right name at the wrong level: `hidden_dim=1` for `model.x.hidden_dim`
-        suffix = ".".join(parts)
-        ends = [p for p in _all_paths(root) if p.endswith("." + suffix)]
+        ends = _paths_ending(root, parts)
         if ends:
-            return f" (did you mean {' or '.join(repr(p) for p in ends[:3])}?)"
+            return f" (did you mean {' or '.join(map(repr, ends))}?)"
     return f" (did you mean {best!r}?)" if best is not None else did_you_mean(wanted, local)
 
 
@@ -641,9 +665,25 @@ def _resolves(value: Any, annotation: Any, parts: list[str]) -> bool:
     return True
 
 
-def _all_paths(root: Any) -> list[str]:
-    """Every path of the tree, each distinct object at its first path only (linear)."""
-    return [render(v.path) for v in walk(root) if v.first is None and v.path]
+def _paths_ending(root: Any, parts: list[str], limit: int = 3) -> list[str]:
+    """The first ``limit`` paths of the tree (each distinct object at its first path) that end
+    with the keys ``parts`` below at least one more key. Each place is matched on its linked
+    path, key by key from the end, and only a match is rendered: linear at any depth."""
+    found: list[str] = []
+    for visit in walk(root):
+        if visit.again:
+            continue
+        where = visit.where
+        for part in reversed(parts):
+            if where is None or str(where[1]) != part:
+                break
+            where = where[0]
+        else:
+            if where is not None:
+                found.append(render(visit.path))
+                if len(found) == limit:
+                    break
+    return found
 
 
 class _Rebuild:

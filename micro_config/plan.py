@@ -448,11 +448,11 @@ def annotated_walk(root: Any) -> Iterator[tuple[Visit, Any]]:
     annotation from its plan, an element's from its container's (:func:`child_annotation`)."""
     annotations: dict[int, Any] = {}  # memoised value -> the annotation of its first place
     for visit in walk(root):
-        if not visit.path:
+        if visit.where is None:
             annotation: Any = type(root)
         else:
             annotation = _slot_annotation(visit.parent, annotations.get(id(visit.parent), Any), visit.key)
-        if visit.first is None and is_memoised(visit.value):
+        if not visit.again and is_memoised(visit.value):
             annotations[id(visit.value)] = annotation
         yield visit, annotation
 

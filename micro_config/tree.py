@@ -122,14 +122,34 @@ def children(value: Any) -> list[tuple[Any, Any]]:
     return []
 
 
-class Visit(NamedTuple):
-    """One place in the tree, as :func:`walk` reaches it."""
+_FIRST_TIME: Any = object()  # Visit.first_where of a value met for the first time
 
-    path: Path  # keys from the root to this place (() for the root)
+
+class Visit(NamedTuple):
+    """One place in the tree, as :func:`walk` reaches it. Its path is kept as a linked chain
+    of keys and expanded only when asked (``path``, ``first``), so walking a chain of any depth
+    is linear; a consumer that renders every path pays for the text it makes, no more."""
+
+    where: Any  # this place's path, linked: (the parent's ``where``, key); None for the root
     value: Any
-    first: Path | None  # a memoised value met before: the path it was first reached at
+    first_where: Any  # a memoised value met before: its first place, linked; else _FIRST_TIME
     parent: Any  # the container or node holding this place (None for the root)
     key: Any  # field name, index or dict key within ``parent`` (None for the root)
+
+    @property
+    def path(self) -> Path:
+        """Keys from the root to this place (() for the root)."""
+        return expand(self.where)
+
+    @property
+    def again(self) -> bool:
+        """A memoised value met before (not descended into again)."""
+        return self.first_where is not _FIRST_TIME
+
+    @property
+    def first(self) -> Path | None:
+        """The path a value met again was first reached at; None at its first place."""
+        return None if self.first_where is _FIRST_TIME else expand(self.first_where)
 
 
 def walk(root: Any) -> Iterator[Visit]:
@@ -171,19 +191,19 @@ def _walk(root: Any, places: bool) -> Iterator[Any]:
         kind = kinds[type(value)]
         if kind == LEAF:
             if places:
-                yield Visit(expand(where), value, None, parent, key)
+                yield Visit(where, value, _FIRST_TIME, parent, key)
             continue
         ident = id(value)
         if ident in first:
             if ident in on_path:
                 raise ConfigError("cycle: this value contains itself", render(expand(where)))
             if places:
-                yield Visit(expand(where), value, expand(first[ident]), parent, key)
+                yield Visit(where, value, first[ident], parent, key)
             continue
         first[ident] = where
         alive.append(value)
         kids = children(value)
-        yield Visit(expand(where), value, None, parent, key) if places else (where, value, kids)
+        yield Visit(where, value, _FIRST_TIME, parent, key) if places else (where, value, kids)
         on_path.add(ident)
         stack.append(ident)
         for k, child in reversed(kids):

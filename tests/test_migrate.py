@@ -4,12 +4,14 @@ from the future, the versions table, and the demo's real old run (tests/data/v1)
 from __future__ import annotations
 
 import shutil
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+import tests.configs_field_kinds  # noqa: F401 - the root class of the documents below
 from micro_config import ConfigError, from_yaml, load_snapshot, save_snapshot, to_yaml
 from micro_config.errors import MalformedFileError
 from micro_config.snapshot.migrate import (
@@ -191,6 +193,55 @@ def test_a_renamed_class_loads_from_its_old_names_in_a_bare_tree_too() -> None:
         assert from_yaml(moved, Moved) == Moved(4)
     with pytest.warns(MigrationWarning):  # and it writes back under the new name
         assert to_yaml(from_yaml(moved, Moved)) == to_yaml(Moved(4))
+
+
+LATE_MODULE = """
+from dataclasses import dataclass
+from micro_config import ConfigScript
+from micro_config.snapshot.migrate import rename_fields, renamed_from
+@dataclass
+class Late(ConfigScript):
+    __version__ = 2
+    width: int = 0
+    def unroll(self, metaconfig=None):
+        return self
+rename_fields(Late, 1, size="width")
+renamed_from(Late, "PKG.gone.Early")
+"""
+
+
+@pytest.mark.filterwarnings("ignore:schema drift")  # Leaf's other fields: their defaults
+@pytest.mark.parametrize(("package", "target"), [("late1", "mod.Late"), ("late2", "gone.Early")])
+def test_a_class_only_the_loader_imports_is_migrated_when_it_is_reached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: str, target: str
+) -> None:
+    # the pass before the rebuild imports only the root's class: a module is imported only
+    # for a place where its class may stand (here an Any field), and its node migrated then
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text("from . import mod  # noqa: F401\n")
+    (tmp_path / package / "mod.py").write_text(LATE_MODULE.replace("PKG", package))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        text = doc(f"  _target_: tests.configs_field_kinds.Leaf\n  anything:\n"
+                   f"    _target_: {package}.{target}\n    size: 3\n")
+        with pytest.warns(MigrationWarning, match=f"{package}.mod.Late version 1 -> 2"):
+            leaf = from_yaml(text, allow_modules=(package,))
+        assert type(leaf.anything).__name__ == "Late" and leaf.anything.width == 3
+    finally:
+        for name in [n for n in sys.modules if n.startswith(package)]:
+            del sys.modules[name]
+
+
+def test_a_target_where_no_class_may_stand_is_not_imported_by_the_migration_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "trappkg").mkdir()
+    (tmp_path / "trappkg" / "__init__.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = doc("  _target_: tests.configs_field_kinds.Leaf\n  count: {_target_: trappkg.Trap}\n")
+    with pytest.raises(ConfigError, match="cannot stand here"):
+        from_yaml(text, allow_modules=("trappkg",))
+    assert not (tmp_path / "ran").exists() and "trappkg" not in sys.modules
 
 
 def test_an_unknown_old_name_is_still_the_loaders_error() -> None:

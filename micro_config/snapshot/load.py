@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import pathlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import (
@@ -34,6 +34,7 @@ from ..plan import (
     mapping_class,
     plan_of,
     shape_of,
+    target_name,
     via_dacite,
 )
 from ..script import ConfigScriptList
@@ -52,7 +53,7 @@ from .format import (
     split_document,
 )
 from .gcpause import gc_paused, recursion_room
-from .migrate import VERSIONS, migrate_tree, renames_declared, resolver_lookup
+from .migrate import VERSIONS, Migrated, migrate_tree, renamed_class, resolver_lookup
 from .parse import parse_json, parse_json_unchecked, parse_yaml, parse_yaml_unchecked
 from .resolve import Resolver
 
@@ -73,6 +74,7 @@ class _Builder:
         self.placed = resolver.placed  # read directly for the usual _target_
         self.strs: dict[type, dict[str, Any]] = {}
         self.drift = Drift(strict)
+        self.migrated: Migrated | None = None  # this load's migrations (from_data sets it)
 
     # -- values
 
@@ -98,10 +100,9 @@ class _Builder:
         if target is not None:
             cls = self.placed.get((target, shape)) if type(target) is str else None
             if cls is None:
-                try:
-                    cls = self.resolve(target, shape, marker=False)
-                except ConfigError as exc:
-                    raise exc.under(TARGET) from None
+                cls = self._class(target, shape)
+            if self.migrated is not None:
+                self.migrated.late(d, target, cls, renamed_class(target) is cls)
             return self._node(d, cls)
         if TYPE in d:
             return self._marker(d, shape)
@@ -110,6 +111,22 @@ class _Builder:
         if shape.nodes is not None:  # ... or several classes: the first that takes it
             return self._first_fitting(d, shape.nodes)
         return self._dict(d, shape)
+
+    def _class(self, target: Any, shape: Shape) -> type:
+        """The class ``target`` names, placed at ``shape``; an old name of a renamed class
+        (migrate.renamed_from) stands for the class it names now."""
+        try:
+            return self.resolve(target, shape, marker=False)
+        except ConfigError as exc:
+            moved = renamed_class(target)
+            if moved is None:
+                raise exc.under(TARGET) from None
+        try:
+            cls = self.resolve(target_name(moved), shape, marker=False)
+        except ConfigError as exc:
+            raise exc.under(TARGET) from None
+        self.placed[(target, shape)] = cls  # the next node of that old name: found at once
+        return cls
 
     def _first_fitting(self, d: dict[Any, Any], classes: tuple[type, ...]) -> Any:
         """A hand-written mapping (no ``_target_``) where a union names several config classes:
@@ -350,6 +367,17 @@ def _merged(items: list[Any], kind: type) -> ConfigError:
     return WrongTypeError(f"items of different types merge in a {kind.__name__}")
 
 
+def _class_named(builder: _Builder, data: Any) -> Callable[[str], type | None]:
+    """``class_named`` for the migration pass before the rebuild: the root's class is found
+    as the loader finds it (importing it when allowed: the loader needs it first anyway), any
+    other only when its module is imported already. The loader imports a module only for a
+    place where one of its classes may stand; a node it so reaches later is migrated then."""
+    root = data.get(TARGET) if type(data) is dict else None
+    may_import = resolver_lookup(builder.resolve)
+    imported_only = resolver_lookup(Resolver(()).resolve)
+    return lambda name: may_import(name) if name == root else imported_only(name)
+
+
 def from_data(
     data: Any,
     cls: type | None = None,
@@ -370,12 +398,10 @@ def from_data(
     if cls is not None and cls.__module__ != "__main__":
         allowed += (cls.__module__.split(".")[0],)
     builder = _Builder(allowed, strict)
-    if versions is not False:
-        migrated = migrate_tree(data, versions, resolver_lookup(builder.resolve))
-    elif renames_declared():  # a bare tree: at today's versions, but a class may have moved
-        migrated = migrate_tree(data, None, resolver_lookup(builder.resolve), current=True)
+    if versions is False:  # a bare tree: at today's versions, but a class may have moved
+        migrated = builder.migrated = Migrated()
     else:
-        migrated = None
+        migrated = builder.migrated = migrate_tree(data, versions, _class_named(builder, data))
     with gc_paused(), recursion_room(_FRAMES_PER_LEVEL * DEPTH_LIMIT):
         try:
             root = builder.build(data, shape_of(cls) if cls is not None else ANY)

@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any
 
 from ..errors import ConfigError, MalformedFileError, short_repr
+from ..plan import Shape, target_name
 from .format import FIRST, LEFT, TARGET, container_children, path_text, walk
 
 VERSIONS = "versions"  # the document key of the table
@@ -42,10 +43,6 @@ class MigrationWarning(UserWarning):
     def __init__(self, message: str, steps: list[str] | None = None) -> None:
         super().__init__(message)
         self.steps = list(steps or ())
-
-
-def target_name(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def version_of(cls: type) -> int:
@@ -143,11 +140,26 @@ def _imported_class(name: str) -> type | None:
 
 
 class Migrated:
-    """What one migration pass did: ``(class name, from, to) -> nodes`` and old names."""
+    """What one load's migrations did: ``(class name, from, to) -> nodes`` and old names. Also
+    what the pass before the rebuild left to the loader: a node whose class it could not find
+    without importing is migrated by :meth:`late`, once the loader has placed (and so may
+    have imported) its class."""
 
-    def __init__(self) -> None:
+    def __init__(self, versions: dict[str, int] | None = None) -> None:
         self.steps: dict[tuple[str, int, int], int] = {}
         self.renamed: dict[tuple[str, str], int] = {}
+        self.versions = versions  # the document's table; None: a bare tree, at today's versions
+        self.handled: set[int] = set()  # ids of the node mappings already brought up to date
+
+    def late(self, d: dict[str, Any], name: str, cls: type, renamed: bool = False) -> None:
+        """Bring the node mapping ``d`` (``_target_`` ``name``, now known to be ``cls``) up to
+        date unless the pass did; its children are brought up as the loader reaches them (so
+        after it, unlike in the pass). An error's path is added by the loader."""
+        if id(d) in self.handled:
+            return
+        self.handled.add(id(d))
+        old = version_of(cls) if self.versions is None else self.versions.get(name, 1)
+        _migrate_node(d, name, cls, renamed, old, lambda: "", self)
 
     def __bool__(self) -> bool:
         return bool(self.steps or self.renamed)
@@ -193,15 +205,12 @@ def _post_order(tree: Any) -> list[tuple[dict[str, Any], Any]]:
             if what is LEFT and type(d) is dict and type(d.get(TARGET)) is str]
 
 
-def migrate_tree(
-    tree: Any, table: Any, class_named: Callable[[str], type | None], *, current: bool = False
-) -> Migrated:
-    """Bring every node of ``tree`` (parsed data, changed in place) from the versions in
-    ``table`` to the code's. ``class_named(name)`` is the current class of a ``_target_``
-    (None when unknown: such a node is left for the loader to report). ``current``: a bare
-    tree, read at the code's versions (no table): only renamed classes change."""
-    versions = read_table(table)
-    done = Migrated()
+def migrate_tree(tree: Any, table: Any, class_named: Callable[[str], type | None]) -> Migrated:
+    """Bring every node of ``tree`` (parsed data of a document, changed in place) from the
+    versions in ``table`` to the code's, children before parents. ``class_named(name)`` is the
+    current class of a ``_target_``, or None when it cannot be found without importing what
+    the loader might not import: such a node is left to :meth:`Migrated.late`."""
+    done = Migrated(read_table(table))
     nodes = _post_order(tree)
     classes: dict[str, tuple[type | None, bool]] = {}
     for d, _ in nodes:
@@ -216,15 +225,14 @@ def migrate_tree(
         cls, renamed = classes[name]
         if cls is None:
             continue
-        old = version_of(cls) if current else versions.get(name, 1)
-        _migrate_node(d, name, cls, renamed, old, partial(path_text, place), done)
+        done.handled.add(id(d))
+        _migrate_node(d, name, cls, renamed, done.versions.get(name, 1), partial(path_text, place), done)
     return done
 
 
-def renames_declared() -> bool:
-    """Whether some imported module declared an old class name (:func:`renamed_from`): a
-    bare tree is searched for old names only then, so its load costs nothing more otherwise."""
-    return bool(_OLD_NAMES)
+def renamed_class(name: Any) -> type | None:
+    """The class an old ``_target_`` name now stands for (:func:`renamed_from`), or None."""
+    return _OLD_NAMES.get(name) if type(name) is str else None
 
 
 def _migrate_node(
@@ -284,12 +292,9 @@ def _migrate_node(
 
 
 def resolver_lookup(resolve: Callable[..., type]) -> Callable[[str], type | None]:
-    """``class_named`` for :func:`migrate_tree` from a load's ``Resolver.resolve``: the same
-    import rules (only allowed packages are imported), any dataclass found (only its version
-    and migrations are read here: where it may stand is the loader's check, made after);
-    a name it refuses is left to the loader."""
-    from ..plan import Shape
-
+    """``class_named`` for :func:`migrate_tree` from a ``Resolver.resolve``: its import rules,
+    any dataclass found (only its version and migrations are read here: where it may stand is
+    the loader's check, made after); a name it refuses is None (left to the loader)."""
     anywhere = Shape((object,))
 
     def class_named(name: str) -> type | None:

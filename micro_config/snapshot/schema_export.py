@@ -28,10 +28,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigError
-from ..plan import plan_of
+from ..plan import plan_of, target_name
 from ..script import ConfigScript, ConfigScriptDict, ConfigScriptList
 from .format import FORMAT_VERSION, ID, REF, TARGET, TYPE, VALUE
-from .migrate import VERSIONS, is_versioned, target_name, version_of
+from .migrate import VERSIONS, is_versioned, version_of
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _NoneType = type(None)
