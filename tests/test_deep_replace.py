@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -13,12 +14,14 @@ from hypothesis import strategies as st
 import micro_config
 from micro_config import (
     ConfigError,
+    ConfigScript,
     ConfigScriptDict,
     ConfigScriptList,
     MetaConfig,
     deep_replace,
     parse_args,
 )
+from micro_config.errors import RefusedClassError
 from micro_config.tree import is_node, render, walk
 from tests.configs_core import (
     Act,
@@ -634,3 +637,40 @@ def test_mappings_inside_containers_become_configs_as_in_a_file() -> None:
     assert info.value.path == "lst.1.y"
     with pytest.raises(micro_config.UnknownFieldError, match=r"did you mean 'lst\.0\.x'\?"):
         deep_replace(Items(), **parse_args(["lst=[{xx: 1}]"]))  # the full path, as elsewhere
+
+
+@dataclass
+class Kind(ConfigScript):
+    x: int = 0
+
+    def unroll(self, metaconfig: Any = None) -> int:
+        return self.x
+
+
+@dataclass
+class NarrowKind(Kind):
+    pass
+
+
+@dataclass
+class OtherKind(Kind):
+    pass
+
+
+@dataclass
+class TwoViews(ConfigScript):
+    wide: list[Kind] = field(default_factory=list)
+    narrow: list[NarrowKind] = field(default_factory=list)
+
+    def unroll(self, metaconfig: Any = None) -> None:
+        return None
+
+
+def test_a_swap_inside_a_list_shared_by_two_fields_meets_both_annotations() -> None:
+    shared = [NarrowKind()]
+    tree = TwoViews(wide=shared, narrow=shared)  # one list: the wide field reaches it first
+    with pytest.raises(RefusedClassError, match="also held at narrow.0, which expects NarrowKind") as err:
+        deep_replace(tree, parse_args(["wide.0=OtherKind"]))
+    assert err.value.path == "wide.0"
+    swapped = deep_replace(tree, parse_args(["wide.0.x=2"]))
+    assert swapped.wide is swapped.narrow and swapped.narrow[0] == NarrowKind(x=2)

@@ -89,6 +89,20 @@ def test_a_10000_deep_chain_needs_no_recursion_limit() -> None:
     assert info.value.path == "value.next.next"  # the place, as every ConfigError names it
 
 
+@pytest.mark.timeout(20)
+def test_the_walk_and_the_hints_are_linear_in_depth() -> None:
+    # a place's path is linked and expanded only when asked: walking a 50 000-deep chain
+    # takes well under a second (expanding every path would take minutes)
+    root = Holder(value=chain(50_000))
+    visits = list(walk(root))
+    assert len(visits) == 2 * 50_001 + 4  # each Link and its width; Holder, the last None, tag, layers
+    (deepest,) = [v for v in visits if v.value is None]  # the last Link's next
+    assert deepest.path == ("value", *["next"] * 50_001) and deepest.value is None
+    assert visits[0].where is None and visits[0].path == () and not visits[0].again
+    with pytest.raises(UnknownFieldError, match="no such field"):  # searches every path's end
+        deep_replace(root, bogus=1)
+
+
 def test_cycles_are_config_errors_with_their_path() -> None:
     loop: list[Any] = []
     loop.append(loop)
