@@ -134,6 +134,9 @@ SINK_CASES = [
     ("config.note", DELETE, True),  # a field with a default may be left out
     ("config.part.color", "GREEN", True),
     ("versions", {f"{MOD}.Sink": 3}, False),  # a file from the future
+    ("versions", {f"{MOD}.Part": 2}, False),  # ... where newer code gave a class its first version
+    ("meta", None, True),
+    ("config", {"_ref_": "x"}, False),  # the root is never a reference
     ("config.counts", {"a": "b"}, False),  # a plain object's keys are text, not ints
     ("config.counts", {"_type_": "dict", "value": [["a", "b"]]}, False),  # the key's type
     ("config.counts", {"_type_": "dict", "value": [[2, "b"]]}, True),
@@ -250,3 +253,27 @@ def test_a_plain_objects_keys_are_held_to_the_key_type_as_the_loader_holds_them(
     Keyed.__annotations__["d"] = dict[key, int]
     assert validator(Keyed).is_valid({"d": keys}) is valid
     assert loads({"d": keys}, Keyed, ".json") is valid
+
+
+def test_a_table_entry_newer_than_the_code_is_refused_with_no_node_of_its_class(tmp_path: Path) -> None:
+    data = snapshot_data(Sink(Part("p"), choice=Part("q")), tmp_path, ".yaml")
+    data["versions"][f"{MOD}.Other"] = 2  # no Other in this tree
+    assert not validator(Sink).is_valid(data)
+    with pytest.raises(ConfigError, match="written by newer code") as err:
+        from_data(data, Sink)
+    assert err.value.path == f"versions.{MOD}.Other"
+
+
+def test_a_json_list_marker_needs_no_id_in_the_schema_as_in_the_loader(tmp_path: Path) -> None:
+    data = snapshot_data(sink(), tmp_path, ".json")
+    data["config"]["anything"] = {"_type_": "list", "value": [1, 2]}
+    assert validator(Sink).is_valid(data)
+    assert loads(data, Sink, ".json")
+
+
+@pytest.mark.parametrize("versions", [None, {}, {f"{MOD}.Elsewhere": 7}])
+def test_a_null_or_foreign_versions_table_is_read_alike(tmp_path: Path, versions: Any) -> None:
+    for suffix in (".yaml", ".json"):  # (a class this code does not know is not checked)
+        data = snapshot_data(Part("p"), tmp_path, suffix)
+        data["versions"] = versions
+        assert validator(Part).is_valid(data) and loads(data, Part, suffix), suffix

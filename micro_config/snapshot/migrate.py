@@ -227,6 +227,14 @@ def migrate_tree(tree: Any, table: Any, class_named: Callable[[str], type | None
             continue
         done.handled.add(id(d))
         _migrate_node(d, name, cls, renamed, done.versions.get(name, 1), partial(path_text, place), done)
+    for name, version in done.versions.items():  # an entry with no node of its class: still from newer code
+        cls = classes[name][0] if name in classes else class_named(name) or _OLD_NAMES.get(name)
+        if cls is not None and version > version_of(cls):
+            raise MalformedFileError(
+                f"{name} is version {version} in the file, but this code has version "
+                f"{version_of(cls)} of {cls.__qualname__}: the file was written by newer code",
+                f"{VERSIONS}.{name}",
+            )
     return done
 
 

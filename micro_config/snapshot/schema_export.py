@@ -31,7 +31,7 @@ from ..errors import ConfigError
 from ..plan import plan_of, target_name
 from ..script import ConfigScript, ConfigScriptDict, ConfigScriptList
 from .format import FORMAT_VERSION, ID, REF, TARGET, TYPE, VALUE
-from .migrate import VERSIONS, is_versioned, version_of
+from .migrate import VERSIONS, version_of
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _NoneType = type(None)
@@ -77,20 +77,19 @@ def json_schema(cls: type, *, schema_id: str | None = None) -> dict[str, Any]:
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         raise ConfigError(f"{cls!r} is not a config class (a dataclass)")
     builder = _Builder()
-    root = builder.node_ref(cls, required_target=False)
-    versions = {
+    root = builder.node_ref(cls, required_target=False, ref=False)  # the root is never a _ref_
+    versions = {  # every known class at most at its version (1 unversioned): newer is refused
         target_name(c): {"type": "integer", "minimum": 1, "maximum": version_of(c)}
         for c in sorted(builder.classes, key=target_name)
-        if is_versioned(c)
     }
     document = {
         "description": "A snapshot document: format version, provenance, class versions, tree",
         "type": "object",
         "properties": {
             "micro_config": {"const": FORMAT_VERSION, "description": "the format version"},
-            "meta": {"type": "object", "description": "provenance: created, argv, git, versions"},
+            "meta": {"type": ["object", "null"], "description": "provenance: created, argv, git, versions"},
             VERSIONS: {
-                "type": "object",
+                "type": ["object", "null"],
                 "description": "the version of each versioned class (absent: version 1)",
                 "properties": versions,
                 "additionalProperties": {"type": "integer", "minimum": 1},
@@ -119,12 +118,13 @@ class _Builder:
 
     # -- config classes
 
-    def node_ref(self, cls: type, *, required_target: bool) -> dict[str, Any]:
+    def node_ref(self, cls: type, *, required_target: bool, ref: bool = True) -> dict[str, Any]:
         """A place annotated ``cls``: the class itself (``_target_`` optional unless
-        ``required_target``) or any known subclass (``_target_`` required), or a ``_ref_``."""
+        ``required_target``) or any known subclass (``_target_`` required), or (``ref``) a
+        ``_ref_``."""
         arms = [self._one(cls, required_target)]
         arms += [self._one(sub, True) for sub in _subclasses(cls)]
-        return {"anyOf": [*arms, _REF]}
+        return {"anyOf": [*arms, _REF] if ref else arms}
 
     def _one(self, cls: type, required_target: bool) -> dict[str, Any]:
         name = self._define(cls)
@@ -222,7 +222,7 @@ class _Builder:
         shared = {
             "type": "object",
             "properties": {TYPE: {"const": "list"}, ID: {"type": "string"}, VALUE: plain},
-            "required": [TYPE, ID, VALUE],
+            "required": [TYPE, VALUE],  # (the writer always adds _id_; the loader needs none)
             "additionalProperties": False,
         }
         arms = [plain, shared, _REF]
