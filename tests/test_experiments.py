@@ -15,6 +15,7 @@ from demo_runs import TRAIN_RAW, VALID_RAW, call
 from micro_config import ConfigError, load_snapshot, to_yaml
 from micro_config.commands.main import main as micro_config_main
 from micro_config.commands.refs import is_ref, load_ref
+from micro_config.errors import UnknownFieldError
 from schemas import TrainLoop, experiments
 from schemas.optim import AdamWConfig, CosineAdamWConfig, SGDConfig
 
@@ -143,6 +144,14 @@ def test_a_wrong_config_ref_is_one_line(tmp_path: Path, ref: str, message: str) 
     assert code == 2 and out == ""
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "checkpoints").exists()
+
+
+def test_a_missing_name_offers_the_modules_configs_not_what_it_imports() -> None:
+    with pytest.raises(UnknownFieldError) as err:
+        load_ref("schemas.experiments:nope")
+    offered = str(err.value).partition("valid names: ")[2]
+    assert "tiny" in offered and "wide" in offered  # its configs and functions
+    assert "deep_replace" not in offered and "annotations" not in offered and "TrainLoop" not in offered
 
 
 def test_config_and_from_together_are_refused(tmp_path: Path) -> None:

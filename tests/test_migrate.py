@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import tests.configs_field_kinds  # noqa: F401 - the root class of the documents below
-from micro_config import ConfigError, from_yaml, load_snapshot, save_snapshot, to_yaml
+from micro_config import ConfigError, from_yaml, load_snapshot, read_meta, save_snapshot, to_yaml
 from micro_config.errors import MalformedFileError
 from micro_config.snapshot.migrate import (
     MigrationWarning,
@@ -342,6 +342,9 @@ def test_migrate_writes_the_current_versions_and_prints_the_diff(
         assert again == load_snapshot(old, Net)
     text = new.read_text()
     assert "run_name: r" in text and f"- {MOD}.Net version 1 -> 2 (1 node)" in text
+    # the run's provenance as it was: nothing of the migrating machine (git, python, time)
+    assert read_meta(new) == {"run_name": "r", "migrated": [
+        f"{MOD}.Block version 1 -> 3 (1 node)", f"{MOD}.Net version 1 -> 2 (1 node)"]}
     assert f"versions:\n  {MOD}.Block: 3\n  {MOD}.Net: 2\n" in text
     assert text.count("&") == 1  # the shared block is still one anchored node
 

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if target is not None:
         if target.suffix.lower() not in (".yaml", ".yml", ".json"):
             raise ConfigError(f"{target}: a snapshot file ends in .yaml, .yml or .json")
-        save_snapshot(root, target, meta=new_meta)
+        save_snapshot(root, target, meta=new_meta, record=False)  # the run's provenance, as it was
         new_tree, _ = read_data(target)
     else:
         from ..snapshot.dump import to_data

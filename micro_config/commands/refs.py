@@ -14,6 +14,7 @@ import importlib.util
 import os
 import re
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,21 @@ def importable_cwd() -> None:
         sys.path.insert(0, os.getcwd())
 
 
+def _offered(owner: Any) -> list[str]:
+    """The names to offer for a mistyped reference into ``owner``: in a module, the configs it
+    holds and the functions and classes it defines (not what it imports, nor ``annotations``);
+    elsewhere (or when a module has none of those) every public name."""
+    public = [n for n in dir(owner) if not n.startswith("_")]
+    if not isinstance(owner, types.ModuleType):
+        return public
+
+    def offered(name: str) -> bool:
+        value = getattr(owner, name, None)
+        return is_node(value) or (callable(value) and getattr(value, "__module__", None) == owner.__name__)
+
+    return [n for n in public if offered(n)] or public
+
+
 def load_ref(ref: str, expect: type | None = None) -> Any:
     """The config ``ref`` names (see the module's doc). With ``expect``, the config must be an
     instance of that class (a :class:`WrongTypeError` otherwise)."""
@@ -55,8 +71,8 @@ def load_ref(ref: str, expect: type | None = None) -> Any:
     where = owner.__name__
     for name in attr.split("."):
         if not hasattr(value, name):
-            public = [n for n in dir(value) if not n.startswith("_")]
-            raise UnknownFieldError(f"{ref}: {where} has no {name!r}{did_you_mean(name, public)}")
+            names = _offered(value)
+            raise UnknownFieldError(f"{ref}: {where} has no {name!r}{did_you_mean(name, names)}")
         value = getattr(value, name)
         where = f"{where}.{name}"
     if not is_node(value) and callable(value):

@@ -378,16 +378,18 @@ def save_snapshot(
     meta: Mapping[str, Any] | None = None,
     strict: bool = False,
     schema: str | os.PathLike[str] | None = None,
+    record: bool = True,
 ) -> Path:
     """Write ``config`` as a snapshot document to ``path`` (YAML or JSON by suffix), creating
     parent folders, atomically. Returns the path. ``meta``: keys added to (or replacing) the
-    provenance, see the module docstring. A config whose classes live in ``__main__`` cannot be
+    provenance, see the module docstring; ``record=False`` writes ``meta`` alone, recording
+    nothing of this process (``micro-config migrate`` keeps a run's own provenance). A config whose classes live in ``__main__`` cannot be
     loaded by any other process: a warning, or with ``strict=True`` a ConfigError. ``schema``:
     a JSON Schema URL or path, named in a first ``# yaml-language-server: $schema=`` line (YAML)."""
     from .dump import document_text
 
     target = Path(path)
-    text = document_text(config, provenance(meta), snapshot_format(target))
+    text = document_text(config, provenance(meta) if record else dict(meta or {}), snapshot_format(target))
     local = _main_classes(config)  # (after the dump, which refuses a cycle with its path)
     if local:
         message = (
