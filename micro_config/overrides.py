@@ -696,7 +696,7 @@ class _Rebuild:
     def run(self, root: Any) -> Any:
         new = transform(root, self.leave, self.memo)
         if new is root:  # like dataclasses.replace, the result is always a new root object
-            new = self.remake(root, dict(children(root)), "")
+            new = self.remake(root, dict(children(root)), None)
         return new
 
     def leave(self, value: Any, results: list[tuple[Any, Any]], where: Any) -> Any:
@@ -708,15 +708,20 @@ class _Rebuild:
         old = dict(children(value))
         if all(kids[slot] is old.get(slot, _MISSING) for slot in kids):
             return value
-        return self.remake(value, kids, render(expand(where)))
+        return self.remake(value, kids, where)
 
     @staticmethod
-    def remake(value: Any, kids: dict[Any, Any], path: str) -> Any:
+    def remake(value: Any, kids: dict[Any, Any], where: Any) -> Any:
+        """A copy of ``value`` holding ``kids``; ``where`` (tree.expand) is rendered only for
+        an error, so a rebuild down a deep chain stays linear."""
         if isinstance(value, list | tuple | dict):
             return _remake_container(value, kids)
         old = value.__dataclass_fields__
         changed = {n: v for n, v in kids.items() if old[n].init and v is not getattr(value, n)}
-        new = _construct(type(value), path, lambda: dataclasses.replace(value, **changed))
+        try:
+            new = _construct(type(value), "", lambda: dataclasses.replace(value, **changed))
+        except ConfigError as exc:
+            raise exc.under(render(expand(where))) if where is not None else exc from None
         for name, field in old.items():  # derived fields __post_init__ did not set: carry over
             if not field.init and not hasattr(new, name) and kids.get(name, _MISSING) is not _MISSING:
                 object.__setattr__(new, name, kids[name])

@@ -220,6 +220,8 @@ def _check_of(annotation: Any) -> Callable[[Any], bool] | None:
         return lambda v: type(v) is float or type(v) is int  # an int is a fine float
     if cls is int:
         return lambda v: type(v) is int
+    if cls is str:  # (a str Enum member is no str: convert's rule; a subclass takes the long way)
+        return lambda v: type(v) is str
     if not args or origin is type:
         return lambda v: isinstance(v, cls)
     if issubclass(cls, tuple) and not (len(args) == 2 and args[1] is Ellipsis):

@@ -20,7 +20,7 @@ from micro_config import (
     to_yaml,
 )
 from micro_config.errors import RefusedClassError, WrongTypeError
-from tests.configs_field_kinds import Node
+from tests.configs_field_kinds import Leaf, Level, Node
 
 HERE = __name__
 
@@ -172,3 +172,19 @@ def test_dump_checks_values_against_annotations() -> None:
     assert err.value.path == "dims.1"
     with pytest.raises(WrongTypeError, match="too long to write"):
         to_yaml(Box(other=10**5000))
+
+
+@pytest.mark.parametrize("fields", [
+    {"count": Level.HIGH}, {"weights": [1.0, Level.LOW]}, {"shape": (Level.LOW,)},
+    {"table": {"a": Level.LOW}},
+])
+def test_an_int_enum_member_is_no_int_on_any_side(fields: dict[str, Any]) -> None:
+    # a file writes an Enum member as its Enum, which an int place refuses on load: so the
+    # config is refused where it is made (deep_replace) and where it is written (the dump)
+    with pytest.raises(WrongTypeError, match="Level.LOW|Level.HIGH"):
+        deep_replace(Leaf(), **fields)
+    with pytest.raises(WrongTypeError):
+        to_yaml(Leaf(**fields))
+    with pytest.raises(WrongTypeError):
+        to_json(Leaf(**fields))
+    assert from_yaml(to_yaml(Leaf(level=Level.HIGH))).level is Level.HIGH  # where it belongs

@@ -388,3 +388,59 @@ def test_show_and_diff_follow_data_as_deep_as_the_format_allows(tmp_path: Path) 
         assert result.returncode == 0 and result.stderr == "", result.stderr[-300:]
     (tmp_path / "deeper.yaml").write_text(f"a: {'[' * (DEPTH_LIMIT + 1)}{']' * (DEPTH_LIMIT + 1)}\n")
     assert f"more than {DEPTH_LIMIT}" in one_line_error(micro_config("show", "deeper.yaml", cwd=tmp_path))
+
+
+def alias_bomb(doublings: int) -> str:
+    """YAML anchors that double at each step: a few hundred bytes standing for 2**n items."""
+    lines = ["a0: &a0 [x, x]"] + [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, doublings)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("marker", ["_target_", "_type_"])
+def test_a_class_or_kind_that_is_no_string_is_one_error_for_every_reader(tmp_path: Path, marker: str) -> None:
+    # an alias bomb where a name belongs: diff, show and graph used to render it (a hang) or
+    # hash it (a TypeError); every reader now refuses it at its path, at once
+    bomb = alias_bomb(40).replace("\n", "\n  ")
+    (tmp_path / "bomb.yaml").write_text(f"_target_: {LEAF}\nanything:\n  x:\n    {bomb}\n"
+                                        f"  {marker}: *a39\n  value: 1\n")
+    (tmp_path / "leaf.yaml").write_text(f"_target_: {LEAF}\n")
+    import micro_config as mc
+
+    with pytest.raises(MalformedFileError, match="named by a string") as err:
+        mc.diff(tmp_path / "bomb.yaml", tmp_path / "leaf.yaml")
+    assert err.value.path == f"anything.{marker}"
+    for command in (["diff", "bomb.yaml", "leaf.yaml"], ["show", "--paths", "bomb.yaml"], ["graph", "bomb.yaml"]):
+        done = micro_config(*command, cwd=tmp_path)
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.startswith(f"micro-config: error: anything.{marker}: a class or kind is named")
+        assert done.stderr.count("\n") == 1 and len(done.stderr) < 300
+
+
+def test_a_mistyped_document_block_is_refused_with_the_closest(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text(f"micro_config: 1\nmeta: {{}}\nconfig:\n  _target_: {LEAF}\nconfg:\n  _target_: {LEAF}\n")
+    with pytest.raises(MalformedFileError, match="'confg' is not a block of a snapshot document") as err:
+        load_snapshot(path)
+    assert "did you mean 'config'" in str(err.value) and err.value.path == "confg"
+    assert micro_config("validate", "run.yaml", cwd=tmp_path).returncode == 2
+
+
+def test_an_empty_file_is_malformed_not_none(tmp_path: Path) -> None:
+    for text in ("", "\n\n", "# only a comment\n"):
+        (tmp_path / "empty.yaml").write_text(text)
+        with pytest.raises(MalformedFileError, match="the file is empty"):
+            load_snapshot(tmp_path / "empty.yaml")
+    assert from_yaml("null\n") is None  # what to_yaml(None) writes still loads
+    with pytest.raises(MalformedFileError, match="holds None, not a Leaf"):
+        from_yaml("null\n", Leaf)  # no config at all: not a question of class
+    with pytest.raises(MalformedFileError, match="holds 3, not a Leaf"):
+        from_json("3", Leaf)
+
+
+@pytest.mark.parametrize("name", ["a" * 300 + ".yaml", "x/" * 50_000 + "a.yaml", "a" * 100_000])
+def test_a_file_name_too_long_for_the_system_is_one_bounded_config_error(name: str) -> None:
+    for read in (load_snapshot, read_meta):
+        with pytest.raises(ConfigError, match="cannot read it|no such file") as err:
+            read(name)
+        assert len(str(err.value)) < 300

@@ -101,6 +101,16 @@ def test_the_walk_and_the_hints_are_linear_in_depth() -> None:
     assert visits[0].where is None and visits[0].path == () and not visits[0].again
     with pytest.raises(UnknownFieldError, match="no such field"):  # searches every path's end
         deep_replace(root, bogus=1)
+    bottom = root.value
+    while bottom.next is not None:
+        bottom = bottom.next
+    shared = Holder(value=[bottom, root.value])  # an edit at the bottom remakes the whole chain
+    new = deep_replace(shared, **{"value.0.width": 7})
+    assert new.value[0].width == 7 and new.value[1].next.next is not root.value.next.next
+    nested: Any = 1
+    for _ in range(50_000):
+        nested = [nested]
+    assert describe(Holder(value=nested)).startswith("value: Any = [[[[")  # one line, not a walk of paths
 
 
 def test_cycles_are_config_errors_with_their_path() -> None:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ..errors import ConfigError
+from ..errors import MESSAGE_LIMIT, PATH_LIMIT, ConfigError
 from ..paths import project_root
 from ..tree import is_node
 from . import codegen as code_command
@@ -175,11 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(error: object) -> str:
+    """One line of at most MESSAGE_LIMIT + PATH_LIMIT characters (a ConfigError is bounded
+    already; an unexpected error may carry, e.g., a 100 KB file name)."""
     if isinstance(error, str | ConfigError):
         text = str(error)
     else:
         text = f"{type(error).__name__}: {error}"
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    limit = MESSAGE_LIMIT + PATH_LIMIT
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def main(argv: Sequence[str] | None = None) -> int:

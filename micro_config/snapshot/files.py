@@ -46,7 +46,7 @@ from typing import Any
 
 from ..errors import ConfigError, MalformedFileError, short_repr
 from ..tree import is_node
-from .format import SIZE_LIMIT, split_document
+from .format import SIZE_LIMIT, split_document, unnamed_marker
 
 SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 FOLDER_FILES = ("config.yaml", "config.yml", "config.json")  # what a checkpoint folder holds
@@ -60,7 +60,7 @@ def snapshot_format(path: str | os.PathLike[str]) -> str:
     """``"yaml"`` or ``"json"``, from the suffix."""
     fmt = SUFFIXES.get(Path(path).suffix.lower())
     if fmt is None:
-        raise MalformedFileError(f"{path}: not a snapshot (a snapshot file ends in .yaml, .yml or .json)")
+        raise MalformedFileError(f"{_named(path)}: not a snapshot (a snapshot file ends in .yaml, .yml or .json)")
     return fmt
 
 
@@ -68,7 +68,19 @@ def snapshot_file(path: str | os.PathLike[str], *, from_root: bool = False) -> P
     """The snapshot file ``path`` names: itself, or the config file of a checkpoint folder.
     ``from_root``: a relative path that does not exist here is also tried relative to the
     project root (:func:`micro_config.paths.project_root`), as the command line does."""
-    given = Path(path)
+    try:
+        return _snapshot_file(Path(path), from_root)
+    except OSError as exc:  # a name too long for the system, a folder that cannot be listed
+        raise ConfigError(f"{_named(path)}: cannot read it ({exc.strerror or exc})") from None
+
+
+def _named(path: str | os.PathLike[str]) -> str:
+    """A path as an error message shows it: cut in the middle past 200 characters."""
+    text = str(path)
+    return text if len(text) <= 200 else f"{text[:100]}...{text[-97:]}"
+
+
+def _snapshot_file(given: Path, from_root: bool) -> Path:
     if from_root and not given.is_absolute() and not os.path.lexists(given):
         from ..paths import project_root
 
@@ -81,11 +93,11 @@ def snapshot_file(path: str | os.PathLike[str], *, from_root: bool = False) -> P
                 return given / name
         inside = _checkpoints_in(given)
         hint = f"; it holds checkpoint folders: name one, e.g. {given / inside[-1]}" if inside else ""
-        raise ConfigError(f"{given}: not a checkpoint folder (a checkpoint folder holds "
+        raise ConfigError(f"{_named(given)}: not a checkpoint folder (a checkpoint folder holds "
                           f"{', '.join(FOLDER_FILES[:-1])} or {FOLDER_FILES[-1]}){hint}")
     snapshot_format(given)  # a wrong suffix is reported before the file is looked at
     if not os.path.lexists(given):
-        raise ConfigError(f"{given}: no such file or folder (a snapshot or checkpoint folder)")
+        raise ConfigError(f"{_named(given)}: no such file or folder (a snapshot or checkpoint folder)")
     return given
 
 
@@ -96,15 +108,15 @@ def read_text(path: str | os.PathLike[str]) -> str:
     try:
         info = os.stat(path)  # follows symlinks: what would be read
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file or folder (a snapshot)") from None
+        raise ConfigError(f"{_named(path)}: no such file or folder (a snapshot)") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+        raise ConfigError(f"{_named(path)}: cannot read it ({exc.strerror or exc})") from None
     _check_regular(path, info)
     try:
         # O_NONBLOCK: should the path have become a FIFO since the stat, opening cannot hang
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+        raise ConfigError(f"{_named(path)}: cannot read it ({exc.strerror or exc})") from None
     with os.fdopen(fd, "rb") as handle:
         _check_regular(path, os.fstat(handle.fileno()))  # the file actually opened
         data = handle.read(SIZE_LIMIT + 1)
@@ -113,7 +125,7 @@ def read_text(path: str | os.PathLike[str]) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MalformedFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise MalformedFileError(f"{_named(path)}: not UTF-8 text (byte {exc.start})") from None
 
 
 def _check_regular(path: Any, info: os.stat_result) -> None:
@@ -121,13 +133,13 @@ def _check_regular(path: Any, info: os.stat_result) -> None:
         kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode)
                 else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
                 else "a socket" if stat.S_ISSOCK(info.st_mode) else "not a regular file")
-        raise MalformedFileError(f"{path}: {kind}, not a snapshot file (only regular files are read)")
+        raise MalformedFileError(f"{_named(path)}: {kind}, not a snapshot file (only regular files are read)")
     if info.st_size > SIZE_LIMIT:
         raise _too_big(path)
 
 
 def _too_big(path: Any) -> ConfigError:
-    return MalformedFileError(f"{path}: larger than the {SIZE_LIMIT // 2**20} MB a snapshot file may be")
+    return MalformedFileError(f"{_named(path)}: larger than the {SIZE_LIMIT // 2**20} MB a snapshot file may be")
 
 
 def in_file(exc: ConfigError, file: Path) -> ConfigError:
@@ -174,6 +186,9 @@ def read_data(source: Any, *, from_root: bool = False) -> tuple[Any, dict[str, A
                     f"not a config tree: the file holds {short_repr(tree)}, not a mapping "
                     "(a snapshot, or a config's fields)"
                 )
+            where = unnamed_marker(tree)  # diff, show and graph read these as names
+            if where is not None:
+                raise MalformedFileError("a class or kind is named by a string", where)
         except ConfigError as exc:
             raise in_file(exc, file) from None
         return tree, meta or {}

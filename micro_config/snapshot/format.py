@@ -36,6 +36,9 @@ def is_document(data: Any) -> bool:
     return type(data) is dict and "micro_config" in data and TARGET not in data
 
 
+DOCUMENT_KEYS = ("micro_config", "meta", "versions", "config")  # docs/format.md "Document"
+
+
 def split_document(data: Any) -> tuple[Any, dict[str, Any] | None]:
     """``(tree, meta)`` of a snapshot document, its version checked; ``(data, None)`` for a
     bare tree. The one place the document's shape is checked."""
@@ -43,6 +46,15 @@ def split_document(data: Any) -> tuple[Any, dict[str, Any] | None]:
         return data, None
     if "config" not in data:
         raise MalformedFileError("a snapshot document without its 'config:' block (a truncated file?)")
+    stray = [key for key in data if key not in DOCUMENT_KEYS]
+    if stray:  # a mistyped block (confg:) would be dropped without a word
+        from ..errors import did_you_mean, short_repr
+
+        key = stray[0]
+        raise MalformedFileError(
+            f"{short_repr(key)} is not a block of a snapshot document{did_you_mean(str(key), DOCUMENT_KEYS)}",
+            str(key) if type(key) is str else "",
+        )
     version = data["micro_config"]
     if type(version) is not int or version != FORMAT_VERSION:  # not true, 1.0 or "1"
         from ..errors import short_repr
@@ -190,6 +202,18 @@ def check_data(data: Any) -> None:
     """A ConfigError if ``data`` contains itself or nests past :data:`DEPTH_LIMIT`."""
     for _ in walk(data):
         pass
+
+
+def unnamed_marker(data: Any) -> str | None:
+    """The dotted path of the first ``_target_`` or ``_type_`` whose value is not a string
+    (a class or kind is named by one), or None: for the readers of plain data (diff, show,
+    graph), which would otherwise render or hash it. One walk, linear with sharing."""
+    for path, value, _ in walk(data, container_children):
+        if type(value) is dict:
+            for key in (TARGET, TYPE):
+                if key in value and type(value[key]) is not str:
+                    return path_text((path, key))
+    return None
 
 
 def shared_ids(data: Any) -> set[int]:

@@ -38,6 +38,7 @@ from ..plan import (
     via_dacite,
 )
 from ..script import ConfigScriptList
+from ..tree import is_node
 from .drift import Drift
 from .format import (
     DEPTH_LIMIT,
@@ -74,7 +75,9 @@ class _Builder:
         self.placed = resolver.placed  # read directly for the usual _target_
         self.strs: dict[type, dict[str, Any]] = {}
         self.drift = Drift(strict)
-        self.migrated: Migrated | None = None  # this load's migrations (from_data sets it)
+        self.migrated = Migrated()  # this load's migrations (from_data sets a document's)
+        self.late: Callable[[dict[Any, Any], str, type], None] | None = None  # (documents only)
+        self.moved: dict[tuple[str, Shape], type] = {}  # old class names met, by place
 
     # -- values
 
@@ -100,9 +103,9 @@ class _Builder:
         if target is not None:
             cls = self.placed.get((target, shape)) if type(target) is str else None
             if cls is None:
-                cls = self._class(target, shape)
-            if self.migrated is not None:
-                self.migrated.late(d, target, cls, renamed_class(target) is cls)
+                cls = self._class(d, target, shape)
+            if self.late is not None:  # a document: a node the migration pass left
+                self.late(d, target, cls)
             return self._node(d, cls)
         if TYPE in d:
             return self._marker(d, shape)
@@ -112,21 +115,23 @@ class _Builder:
             return self._first_fitting(d, shape.nodes)
         return self._dict(d, shape)
 
-    def _class(self, target: Any, shape: Shape) -> type:
-        """The class ``target`` names, placed at ``shape``; an old name of a renamed class
-        (migrate.renamed_from) stands for the class it names now."""
-        try:
-            return self.resolve(target, shape, marker=False)
-        except ConfigError as exc:
-            moved = renamed_class(target)
-            if moved is None:
+    def _class(self, d: dict[Any, Any], target: Any, shape: Shape) -> type:
+        """The class ``target`` names, placed at ``shape``. An old name of a renamed class
+        (migrate.renamed_from) stands for the class it names now: ``d`` is migrated to it."""
+        moved = self.moved.get((target, shape)) if type(target) is str else None
+        if moved is None:
+            try:
+                return self.resolve(target, shape, marker=False)
+            except ConfigError as exc:
+                now = renamed_class(target)
+                if now is None:
+                    raise exc.under(TARGET) from None
+            try:
+                moved = self.moved[(target, shape)] = self.resolve(target_name(now), shape, marker=False)
+            except ConfigError as exc:
                 raise exc.under(TARGET) from None
-        try:
-            cls = self.resolve(target_name(moved), shape, marker=False)
-        except ConfigError as exc:
-            raise exc.under(TARGET) from None
-        self.placed[(target, shape)] = cls  # the next node of that old name: found at once
-        return cls
+        self.migrated.late(d, target, moved, renamed=True)
+        return moved
 
     def _first_fitting(self, d: dict[Any, Any], classes: tuple[type, ...]) -> Any:
         """A hand-written mapping (no ``_target_``) where a union names several config classes:
@@ -398,20 +403,19 @@ def from_data(
     if cls is not None and cls.__module__ != "__main__":
         allowed += (cls.__module__.split(".")[0],)
     builder = _Builder(allowed, strict)
-    if versions is False:  # a bare tree: at today's versions, but a class may have moved
-        migrated = builder.migrated = Migrated()
-    else:
-        migrated = builder.migrated = migrate_tree(data, versions, _class_named(builder, data))
+    if versions is not False:  # a bare tree is read at today's versions (a moved class: _class)
+        builder.migrated = migrate_tree(data, versions, _class_named(builder, data))
+        builder.late = builder.migrated.late
     with gc_paused(), recursion_room(_FRAMES_PER_LEVEL * DEPTH_LIMIT):
         try:
             root = builder.build(data, shape_of(cls) if cls is not None else ANY)
         except RecursionError:  # data that did not come through parse's depth check
             raise depth_error() from None
     if cls is not None and not isinstance(root, cls):
-        raise RefusedClassError(f"the file holds {short_repr(root)}, not a {cls.__qualname__}")
+        kind = RefusedClassError if is_node(root) else MalformedFileError  # no config at all
+        raise kind(f"the file holds {short_repr(root)}, not a {cls.__qualname__}")
     builder.drift.warn(data)
-    if migrated:
-        migrated.warn()
+    builder.migrated.warn()
     return root
 
 
@@ -422,7 +426,8 @@ def from_yaml(
     allow_modules: Iterable[str] | str = (),
     strict: bool = True,
 ) -> Any:
-    """Rebuild a config tree from YAML text (see :func:`from_data`)."""
+    """Rebuild a config tree from YAML text (see :func:`from_data`). Text with nothing in it
+    (empty, or only comments) is a MalformedFileError: no writer makes it (``null`` is None)."""
     with gc_paused():  # one pause; the parsed data is freed before the collector runs again
         return from_data(parse_yaml_unchecked(text), cls, allow_modules=allow_modules, strict=strict)
 

@@ -187,7 +187,7 @@ def parse_yaml_unchecked(text: str | bytes) -> Any:
 
     _check_yaml_depth(text)
     try:
-        return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -203,6 +203,16 @@ def parse_yaml_unchecked(text: str | bytes) -> Any:
         raise MalformedFileError(f"malformed YAML: {_cut_text(exc)}") from None
     except (ValueError, TypeError) as exc:  # e.g. an impossible !!float
         raise MalformedFileError(f"malformed YAML: {_cut_text(exc)}") from None
+    if data is None and _blank(text):  # no writer makes it (None is written `null`)
+        raise MalformedFileError("not a config tree: the file is empty (a write that never finished?)")
+    return data
+
+
+def _blank(text: str | bytes) -> bool:
+    """Only blank lines and comments: YAML that holds no document at all."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
 
 
 def _cut_text(exc: Exception) -> str:
