@@ -20,6 +20,11 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _tail(name: str, limit: int) -> str:
+    """A long name cut at its start: a dotted path's last keys are the ones that differ."""
+    return name if len(name) <= limit else "..." + name[len(name) - limit + 3:]
+
+
 class BoundedText:
     """Text put together piece by piece that stops growing once it passes ``limit``: the one
     budget of the bounded renderers (:func:`short_repr`, and ``commands/report.render`` for
@@ -112,9 +117,9 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     candidates = list(candidates)
     best = closest(name, candidates)
     if best is not None:
-        return f" (did you mean {_cut(best, 100)!r}?)"
+        return f" (did you mean {_tail(best, 100)!r}?)"
     if candidates:
-        shown = ", ".join(_cut(c, 40) for c in sorted(candidates)[:12])
+        shown = ", ".join(_tail(c, 40) for c in sorted(candidates)[:12])
         more = ", ..." if len(candidates) > 12 else ""
         return f" (valid names: {shown}{more})"
     return ""

@@ -444,3 +444,9 @@ def test_a_file_name_too_long_for_the_system_is_one_bounded_config_error(name: s
         with pytest.raises(ConfigError, match="cannot read it|no such file") as err:
             read(name)
         assert len(str(err.value)) < 300
+
+
+def test_a_mistyped_marker_kind_gets_the_closest() -> None:
+    with pytest.raises(MalformedFileError, match=r"'tupel' is no marker kind .* \(did you mean 'tuple'\?\)") as err:
+        from_yaml(f"_target_: {LEAF}\nanything: {{_type_: tupel, value: [1]}}\n")
+    assert err.value.path == "anything._type_"

@@ -243,6 +243,11 @@ class _Builder:
         if kind == "dict":
             self._expect(payload, list, kind)
             return self._pairs(payload, shape.key, shape.value)
+        if type(kind) is str and "." not in kind:  # no class name: a mistyped kind
+            kinds = [*_COLLECTIONS, "path", "float", "dict"]
+            raise MalformedFileError(
+                f"{short_repr(kind)} is no marker kind nor an Enum or wrapper class"
+                f"{did_you_mean(kind, kinds)}", TYPE)
         try:
             cls = self.resolve(kind, shape, marker=True)
         except ConfigError as exc:
