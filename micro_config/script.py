@@ -14,15 +14,20 @@ import logging
 import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from itertools import chain, compress, repeat
+from itertools import chain, compress
 from typing import Any, Optional
 
 from .errors import ConfigError
 from .paths import convert_path as _convert_path
 from .tree import (
+    LEAF,
+    MAPPING,
+    NODE,
     SEQUENCE,
+    WRAPPED_MAPPING,
+    WRAPPED_SEQUENCE,
     each_once,
-    fields_from_dict,
+    fields_getter,
     is_memoised,
     is_node,
     kind_of,
@@ -59,7 +64,7 @@ class MetaConfig:
 
     @property
     def _unroll_state(self) -> _UnrollState:
-        state = self.__dict__.get(_STATE)
+        state = getattr(self, _STATE, None)  # (not self.__dict__: see tree.fields_getter)
         if state is None:
             state = _UnrollState()
             object.__setattr__(self, _STATE, state)  # works for frozen subclasses
@@ -75,13 +80,15 @@ class MetaConfig:
 
 
 class _UnrollState:
-    """What one metaconfig has unrolled and recorded, by identity: ``table[id(x)]`` is
-    ``(x, result, own)``. The entry keeps ``x`` alive, so an ``id`` can never be recycled while
-    cached (the original micro_config's worst bug); ``result`` is ``_NO_RESULT`` for a value
-    recorded but not cached (a container, a config its parent did not unroll, a
-    ConfigScriptNoCache), and ``_RUNNING`` while its body runs (a call from inside it is a cycle);
-    ``own`` is its own state (tree.own_state: children by identity, sets
-    copied).
+    """What one metaconfig has unrolled and recorded, by identity.
+
+    ``table[id(x)]`` for a config ``x`` is ``(x, result, *own)``: ``own`` is its own state (its
+    fields, as tree.own_state reads them; sets copied), kept flat in the entry (one tuple per
+    config, not two); ``result`` is ``_NO_RESULT`` for a config recorded but not cached (one its
+    parent did not unroll, a ConfigScriptNoCache), and ``_RUNNING`` while its body runs (a call
+    from inside it is a cycle). ``records[id(x)]`` for a container ``x`` (a plain list, tuple
+    or dict) is its own state, and ``alive`` holds ``x``. Either way ``x`` stays alive, so an
+    ``id`` can never be recycled while recorded (the original micro_config's worst bug).
 
     Staleness, in time linear in the tree: each config records its own state when its ``unroll``
     body returns (one shallow look at its fields); when the top-level ``unroll`` (one not called
@@ -92,83 +99,142 @@ class _UnrollState:
     one lookup.
     """
 
-    __slots__ = ("table", "depth", "pending")
+    __slots__ = ("table", "records", "alive", "depth", "pending", "rows")
 
     def __init__(self) -> None:
-        self.table: dict[int, tuple[Any, Any, tuple[Any, ...]]] = {}
+        self.table: dict[int, tuple[Any, ...]] = {}
+        self.records: dict[int, tuple[Any, ...]] = {}
+        self.alive: list[Any] = []  # the containers recorded in ``records``, kept alive
         self.depth = 0  # unroll calls running: 0 means the next one is a top-level call
-        self.pending: list[tuple[Any, Any, tuple[Any, ...]]] = []  # entries added, children not
+        self.pending: list[tuple[Any, ...]] = []  # config entries added, what they hold not yet
+        self.rows: list[tuple[Any, ...]] = []  # the same, own state read by tree.own_state
 
     def clear(self) -> None:
         self.table.clear()
+        self.records.clear()
+        self.alive.clear()
+
+    def __contains__(self, ident: int) -> bool:
+        """Whether the value with this id is recorded (a config or a container)."""
+        return ident in self.table or ident in self.records
 
     def record_pending(self) -> None:
         """Record what the configs unrolled since the top-level call began hold and is not
-        recorded yet (see the class docstring), level by level: each level is a few C-level
-        passes over the values found there (no Python loop per value), so recording a tree of
-        lists and dicts costs about what copying it would. The collector is paused: many small
-        tuples that live on, which it would rescan for nothing."""
+        recorded yet (see the class docstring): the values their fields hold, then level by
+        level what is below them. Each step is a few C-level passes over the values met there
+        (no Python loop per value), so recording a tree of lists and dicts costs about what
+        copying it would. The collector is paused: many small tuples that live on, which it
+        would rescan for nothing."""
         pending, self.pending = self.pending, []
-        table = self.table
+        rows, self.rows = self.rows, []
         enabled = gc.isenabled()
         gc.disable()
         try:
-            held = list(chain.from_iterable(map(_OWN, pending)))
-            types = list(map(type, held))
-            if not _SETS.isdisjoint(types):  # a set can change in place: keep a copy
-                for x, result, own in pending:
-                    table[id(x)] = (x, result, _copy_sets(own))
-            found = list(compress(held, map(kind_of, types)))  # memoised values, not leaves
-            recorded: set[int] = set()  # ids recorded here, below the configs that ran
-            roots: list[Any] = []
-            while found:
-                ids = list(map(id, found))
-                new_ids = set(ids).difference(table)  # (iterates the smaller of the two)
-                if recorded and not recorded.isdisjoint(ids):
-                    # met again below: shared, or a value containing itself (a cycle)
-                    _check_acyclic(roots, table, recorded)
-                if not new_ids:
-                    return
-                new = list(compress(found, map(new_ids.__contains__, ids)))
-                if len(new) > len(new_ids):  # one value held twice: record it once
-                    new = list(dict(zip(map(id, new), new, strict=True)).values())
-                if not roots:
-                    roots = new
-                recorded.update(new_ids)
-                found = self._record(new)
+            held = _Held()
+            if pending and _sort_columns(pending, held):
+                rows += pending  # a set among the fields: the row-wise pass copies it
+            if rows:
+                self._held_by_row(rows, held)
+            self._record_levels(held)
         finally:
             if enabled:
                 gc.enable()
 
-    def _record(self, new: list[Any]) -> list[Any]:
-        """Record ``new`` (memoised values, none recorded yet); return the memoised values they
-        hold. Lists and tuples (the common case) in C; mappings, wrappers and configs nobody
-        unrolled through tree.own_state."""
+    def _held_by_row(self, rows: list[Any], held: _Held) -> None:
+        """The row-wise form of :func:`_sort_columns`, for own states of any length (read by
+        tree.own_state) and for those holding a set, which is replaced by a frozen copy."""
         table = self.table
-        if all(map(operator.eq, map(kind_of, map(type, new)), repeat(SEQUENCE))):
-            owns = list(map(tuple, new))
+        values = list(chain.from_iterable(entry[2:] for entry in rows))
+        if held.add(values):  # a set can change in place: keep a copy
+            for x, result, *own in rows:
+                table[id(x)] = (x, result, *_copy_sets(own))
+            held.add(list(compress(values, map(kind_of, map(type, values)))))
+
+    def _record_levels(self, held: _Held) -> None:
+        """Record the configs and containers ``held`` has that are not recorded yet, then what
+        they hold, level by level. Configs, most of which ran and so are recorded, cost one
+        lookup each; containers are deduplicated by identity (a dict keyed by id), and those
+        not recorded yet are recorded by :meth:`_record`, whose result is the next level. A
+        value met again that this call recorded (shared, or a value containing itself)
+        triggers the cycle check."""
+        table, records = self.table, self.records
+        # The ids of the containers this call recorded, for the cycle check: a set made only
+        # once a value is met again (until then, the levels' dicts are kept as they are).
+        levels: list[dict[int, Any]] = []
+        recorded: set[int] | None = None
+        recorded_nodes: set[int] = set()  # ids of the configs it recorded (nobody unrolled)
+        roots: list[Any] = []  # the values recorded first: every other one is below them
+        while held.nodes or held.containers:
+            nodes, new_nodes = held.nodes, []
+            if nodes:
+                if not all(map(table.__contains__, map(id, nodes))):  # nobody unrolled some
+                    known = list(map(table.__contains__, map(id, nodes)))
+                    unseen = list(compress(nodes, map(operator.not_, known)))
+                    new_nodes = list(dict(zip(map(id, unseen), unseen, strict=True)).values())
+                if recorded_nodes and not recorded_nodes.isdisjoint(map(id, nodes)):
+                    _check_acyclic(roots, self, recorded_nodes.union(*levels, recorded or ()))
+            new = dict(zip(map(id, held.containers), held.containers, strict=True))  # each once
+            if not records.keys().isdisjoint(new):  # recorded before, or met again here
+                again = new.keys() & records.keys()
+                if recorded is None:
+                    recorded, levels = set(chain.from_iterable(levels)), []
+                if not recorded.isdisjoint(again):
+                    _check_acyclic(roots, self, recorded | recorded_nodes)
+                for ident in again:
+                    del new[ident]
+            if not new and not new_nodes:
+                return
+            if not roots:
+                roots = [*new_nodes, *new.values()]
+            if recorded is None:
+                levels.append(new)
+            else:
+                recorded.update(new)
+            recorded_nodes.update(map(id, new_nodes))
+            held = self._record(new_nodes, new, held.container_types)
+
+    def _record(self, nodes: list[Any], containers: dict[int, Any], types: set[type]) -> _Held:
+        """Record ``nodes`` and ``containers`` (id -> value; of ``types``), none recorded yet;
+        return what they hold. Lists and tuples (the common case) in C; mappings, wrappers and
+        configs nobody unrolled through tree.own_state."""
+        table = self.table
+        values = list(containers.values())
+        if types <= _SEQUENCES:
+            owns = list(map(tuple, values))
             inner = owns
         else:
             owns, inner = [], []
-            for value in new:
+            for value in values:
                 own, below = own_state(value)
                 owns.append(own)
                 inner.append(below)
-        held = list(chain.from_iterable(owns))
-        types = list(map(type, held))
-        if not _SETS.isdisjoint(types):
+        below = list(chain.from_iterable(filter(None, inner)))  # (skipping empty ones: faster)
+        for value in nodes:
+            own, of_node = own_state(value)
+            table[id(value)] = (value, _NO_RESULT, *own)
+            below += of_node
+        held = _Held()
+        if held.add(below):  # a set can change in place: keep a copy
             owns = list(map(_copy_sets, owns))
-        table.update(zip(map(id, new), zip(new, repeat(_NO_RESULT), owns), strict=True))
-        if inner is not owns:
-            held = list(chain.from_iterable(inner))
-            types = list(map(type, held))
-        return list(compress(held, map(kind_of, types)))
+            for value in nodes:
+                table[id(value)] = (value, _NO_RESULT, *_copy_sets(table[id(value)][2:]))
+            held.add(list(compress(below, map(kind_of, map(type, below)))))
+        if containers:
+            containers.update(zip(list(containers), owns, strict=True))  # now id -> own state
+            self.records.update(containers)  # (into an empty dict: a copy of its table)
+            self.alive += values
+        return held
 
     def check_unchanged(self, root: Any) -> None:
-        table = self.table
+        table, records = self.table, self.records
         for value, own in each_once(root):
-            entry = table.get(id(value))
-            if entry is not None and not _unchanged(entry[2], own):
+            ident = id(value)
+            entry = table.get(ident)
+            if entry is not None:
+                entry = entry[2:]  # (config, result, *own)
+            else:
+                entry = records.get(ident)
+            if entry is not None and not _unchanged(entry, own):
                 self._stale(root, value)
 
     @staticmethod
@@ -185,11 +251,91 @@ class _UnrollState:
 
 _NO_RESULT = object()  # a table entry that is a record only, not a cached result
 _RUNNING = object()  # the result of a config whose unroll is running
-_RUNNING_ENTRY = (None, _RUNNING, ())
-_OWN = operator.itemgetter(2)
+_RUNNING_ENTRY = (None, _RUNNING)
 
 
 _SETS = frozenset({set, frozenset})
+_LEAF_ONLY = {LEAF}
+_SEQUENCES = frozenset({list, tuple})
+_NODE_KINDS = frozenset({NODE, WRAPPED_SEQUENCE, WRAPPED_MAPPING})
+_CONTAINER_KINDS = frozenset({SEQUENCE, MAPPING})
+_IS_NODE_KIND = tuple(kind in _NODE_KINDS for kind in range(6)).__getitem__
+_IS_CONTAINER_KIND = tuple(kind in _CONTAINER_KINDS for kind in range(6)).__getitem__
+
+
+class _AlwaysTrue(dict):
+    """type -> whether its instances are memoised and always true (no ``__bool__`` or
+    ``__len__``: ``filter(None, ...)`` keeps every one of them)."""
+
+    def __missing__(self, cls: type) -> bool:
+        self[cls] = answer = bool(kind_of(cls)) and not (
+            hasattr(cls, "__bool__") or hasattr(cls, "__len__"))
+        return answer
+
+    def all_of(self, types: set[type]) -> bool:
+        return all(map(self.__getitem__, types))
+
+
+_ALWAYS_TRUE = _AlwaysTrue()
+_NONE = frozenset({type(None)})
+
+
+class _Held:
+    """The memoised values found at one level of recording, sorted: ``nodes`` (configs and
+    wrappers, most of them recorded already: they ran), ``containers`` (plain lists, tuples,
+    dicts, most of them new) and the types of those containers."""
+
+    __slots__ = ("nodes", "containers", "container_types")
+
+    def __init__(self) -> None:
+        self.nodes: list[Any] = []
+        self.containers: list[Any] = []
+        self.container_types: set[type] = set()
+
+    def add(self, values: Any) -> bool:
+        """Add the configs and containers among ``values``, dropping the leaves: one pass (the
+        set of their types) when they are all leaves, two when they are all configs or all
+        containers. True if a set is among them (then nothing is added: the caller copies the
+        sets and adds the values again without them)."""
+        types = set(map(type, values))
+        if not _SETS.isdisjoint(types):
+            return True
+        kinds = set(map(kind_of, types))
+        if kinds == _LEAF_ONLY:
+            return False
+        if LEAF in kinds:  # e.g. None beside configs
+            if _ALWAYS_TRUE.all_of(types - _NONE):  # drop the Nones: a cheaper pass
+                values = filter(None, values)
+            else:
+                values = compress(values, map(kind_of, map(type, values)))
+        if _CONTAINER_KINDS.isdisjoint(kinds):
+            self.nodes += values
+            return False
+        self.container_types.update(t for t in types if kind_of(t) in _CONTAINER_KINDS)
+        if _NODE_KINDS.isdisjoint(kinds):
+            self.containers += values
+        else:
+            values = list(values)
+            kinds_list = list(map(kind_of, map(type, values)))
+            self.nodes += compress(values, map(_IS_NODE_KIND, kinds_list))
+            self.containers += compress(values, map(_IS_CONTAINER_KIND, kinds_list))
+        return False
+
+
+def _sort_columns(entries: list[Any], held: _Held) -> bool:
+    """Add what the configs of ``entries`` (``(config, result, *own)``, own read by their
+    class's fields getter) hold to ``held``, one field at a time: ``zip(*entries)`` gives one
+    column per field, and most columns are of one type (all ints: one pass; all lists: two).
+    Entries whose own states differ in length (several classes) are grouped by length first.
+    True if a field holds a set (see :meth:`_Held.add`)."""
+    try:
+        columns = list(zip(*entries, strict=True))
+    except ValueError:  # several classes: one group per length
+        groups: dict[int, list[Any]] = {}
+        for entry in entries:
+            groups.setdefault(len(entry), []).append(entry)
+        return any(_sort_columns(group, held) for group in groups.values())
+    return any(held.add(column) for column in columns[2:])
 
 
 def _copy_sets(own: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -203,19 +349,19 @@ def _copy_sets(own: tuple[Any, ...]) -> tuple[Any, ...]:
 class _RecordedBefore:
     """``id in this``: recorded before this top-level call's record began (each_once's skip)."""
 
-    __slots__ = ("table", "now")
+    __slots__ = ("state", "now")
 
-    def __init__(self, table: dict[int, Any], now: set[int]) -> None:
-        self.table, self.now = table, now
+    def __init__(self, state: _UnrollState, now: set[int]) -> None:
+        self.state, self.now = state, now
 
     def __contains__(self, ident: int) -> bool:
-        return ident in self.table and ident not in self.now
+        return ident in self.state and ident not in self.now
 
 
-def _check_acyclic(roots: list[Any], table: dict[int, Any], recorded: set[int]) -> None:
+def _check_acyclic(roots: list[Any], state: _UnrollState, recorded: set[int]) -> None:
     """A ConfigError if a value recorded in this call contains itself (the one walk finds it;
     run only when a value was met twice while recording, which sharing causes too)."""
-    before = _RecordedBefore(table, recorded)
+    before = _RecordedBefore(state, recorded)
     for value in roots:
         for _ in each_once(value, skip=before):
             pass
@@ -286,12 +432,15 @@ def _wrap_unroll(body: Callable[..., Any]) -> Callable[..., Any]:
                     state.record_pending()
             raise
         state.depth = depth
-        try:  # this config's own state (its fields), recorded as its body returns
-            own = fields_from_dict(type(self))(self.__dict__)
-        except (TypeError, KeyError, AttributeError):  # no fast getter, a field not set yet
-            own = own_state(self)[0]
-        table[key] = entry = (self, result if self._unroll_cached else _NO_RESULT, own)
-        state.pending.append(entry)
+        # this config's own state (its fields), recorded as its body returns: (self, result, *own)
+        try:
+            entry = (self, result if self._unroll_cached else _NO_RESULT) + fields_getter(
+                type(self))(self)
+            state.pending.append(entry)
+        except (TypeError, AttributeError):  # no fast getter (a wrapper), a field not set yet
+            entry = (self, result if self._unroll_cached else _NO_RESULT, *own_state(self)[0])
+            state.rows.append(entry)
+        table[key] = entry
         if not depth:
             state.record_pending()
         return result
