@@ -110,9 +110,10 @@ def children(value: Any) -> list[tuple[Any, Any]]:
         return list(enumerate(value))
     if kind == NODE:
         names = _FIELDS.get(type(value)) or field_names(type(value))
-        d = getattr(value, "__dict__", None)
-        if d is not None and all(name in d for name in names):
-            return [(name, d[name]) for name in names]
+        try:  # one C call (never through __dict__: see fields_getter)
+            return list(zip(names, fields_getter(type(value))(value), strict=True))  # type: ignore[misc]
+        except AttributeError:  # a field __post_init__ has not set yet
+            pass
         out = []
         for name in names:
             child = getattr(value, name, _UNSET)
