@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"the snapshot or checkpoint PATH comes first, then key=value and options "
                     f"(got {args[0]} first)")
     path = locate(args[0], convert_path("."))
-    if "--overwrite" in args:  # train's option: a resume writes only into its own run
+    if any(a.partition("=")[0] == "--overwrite" for a in args):  # train's: a resume writes into its run
         return fail("--overwrite is an option of a new run (python -m lm_demo.train); a resume "
                     "continues its run in the run's own folders")
     try:

@@ -306,11 +306,11 @@ def _convert_literal(value: Any, ann: Any, path: str, loose: bool) -> Any:
 
 
 def _convert_class(value: Any, cls: type, path: str, loose: bool) -> Any:
-    if isinstance(value, enum.Enum) and not issubclass(cls, enum.Enum) and cls is not object:
-        # an IntEnum/StrEnum member is no int/str here: a file writes it as its Enum (a typed
-        # marker), which an int or str place refuses on load; give the plain value instead
-        if not isinstance(value, cls) or cls in (int, float, str, bool, complex):
-            raise _Mismatch(cls, value, path)
+    if cls in (int, str) and isinstance(value, enum.Enum):
+        # an IntEnum/StrEnum member would be kept as it is, and a file writes it as its Enum
+        # (a typed marker), which an int or str place refuses on load: give the plain value
+        # (a float place converts it, as any number: no Enum is kept there)
+        raise _Mismatch(cls, value, path)
     if cls is bool:
         if isinstance(value, bool):
             return value

@@ -136,6 +136,8 @@ SINK_CASES = [
     ("versions", {f"{MOD}.Sink": 3}, False),  # a file from the future
     ("versions", {f"{MOD}.Part": 2}, False),  # ... where newer code gave a class its first version
     ("meta", None, True),
+    ("confg", {}, False),  # a mistyped document block
+    ("$schema", "train.schema.json", True),  # an editor's link to the schema (JSON files)
     ("config", {"_ref_": "x"}, False),  # the root is never a reference
     ("config.counts", {"a": "b"}, False),  # a plain object's keys are text, not ints
     ("config.counts", {"_type_": "dict", "value": [["a", "b"]]}, False),  # the key's type

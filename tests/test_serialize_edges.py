@@ -3,11 +3,13 @@ text that UTF-8 cannot carry, and a snapshot document cut before its config."""
 
 from __future__ import annotations
 
+import enum
+import json
 import math
 import struct
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +83,27 @@ def test_a_snapshot_cut_before_its_config_is_refused(tmp_path: Path) -> None:
         capture_output=True, text=True, check=False,
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+class Hue(enum.Enum):
+    RED = "r"
+
+
+@dataclass
+class Marked(ConfigScript):
+    hues: list[Hue] = field(default_factory=list)
+    paths: tuple[Path, ...] = ()
+    kinds: set[Hue] = field(default_factory=set)
+
+    def unroll(self, metaconfig: Any = None) -> Any:
+        return self
+
+
+def test_a_collection_marker_holds_items_of_its_places_type_in_yaml_as_in_json() -> None:
+    marked = {"hues": ("list", ["RED"]), "paths": ("tuple", ["x"]), "kinds": ("set", ["RED"])}
+    want = Marked([Hue.RED], (Path("x"),), {Hue.RED})
+    yaml_text = f"_target_: {__name__}.Marked\n" + "".join(
+        f"{k}: {{_type_: {kind}, value: {items}}}\n" for k, (kind, items) in marked.items()).replace("'", "")
+    json_text = json.dumps({"_target_": f"{__name__}.Marked",
+                            **{k: {"_type_": kind, "value": items} for k, (kind, items) in marked.items()}})
+    assert from_yaml(yaml_text, Marked) == from_json(json_text, Marked) == want

@@ -66,7 +66,7 @@ class Census(NamedTuple):
     it) and ``kept`` (the objects, in the order first met, so that their ids stay theirs)."""
 
     places: dict[int, int]
-    first: dict[int, tuple[Any, ...]]
+    first: dict[int, Any]  # linked (tree.expand): expanded only for the shared ones
     parents: dict[int, list[int]]
     kept: list[Any]
 
@@ -82,7 +82,7 @@ def census(root: Any) -> Census:
     meets a node or list/tuple/dict again without entering it; a set is a leaf to it, met at
     each of its places."""
     places: dict[int, int] = {}
-    first: dict[int, tuple[Any, ...]] = {}
+    first: dict[int, Any] = {}
     parents: dict[int, list[int]] = {}
     kept: list[Any] = []
     for visit in walk(root):
@@ -92,7 +92,7 @@ def census(root: Any) -> Census:
         key = id(value)
         places[key] = places.get(key, 0) + 1
         if key not in first:
-            first[key] = visit.path
+            first[key] = visit.where  # (a path per object would be quadratic in depth)
             kept.append(value)
         if visit.parent is not None:
             parents.setdefault(key, []).append(id(visit.parent))
@@ -236,7 +236,7 @@ class Writer:
             if t is frozenset and items:
                 doc = Group("frozenset(", [doc], ")")
             if self._shared(value):
-                doc = self.memo[id(value)] = self._variable(doc, self.found.first[id(value)])
+                doc = self.memo[id(value)] = self._variable(doc, expand(self.found.first[id(value)]))
             return doc
         if isinstance(value, str | int | float):
             raise ConfigError(

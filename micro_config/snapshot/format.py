@@ -37,6 +37,7 @@ def is_document(data: Any) -> bool:
 
 
 DOCUMENT_KEYS = ("micro_config", "meta", "versions", "config")  # docs/format.md "Document"
+EDITOR_KEYS = ("$schema",)  # what an editor adds to bind a JSON file to its schema: ignored
 
 
 def split_document(data: Any) -> tuple[Any, dict[str, Any] | None]:
@@ -46,7 +47,7 @@ def split_document(data: Any) -> tuple[Any, dict[str, Any] | None]:
         return data, None
     if "config" not in data:
         raise MalformedFileError("a snapshot document without its 'config:' block (a truncated file?)")
-    stray = [key for key in data if key not in DOCUMENT_KEYS]
+    stray = [key for key in data if key not in DOCUMENT_KEYS and key not in EDITOR_KEYS]
     if stray:  # a mistyped block (confg:) would be dropped without a word
         from ..errors import did_you_mean, short_repr
 

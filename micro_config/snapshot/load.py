@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import pathlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from ..errors import (
@@ -76,7 +76,6 @@ class _Builder:
         self.strs: dict[type, dict[str, Any]] = {}
         self.drift = Drift(strict)
         self.migrated = Migrated()  # this load's migrations (from_data sets a document's)
-        self.late: Callable[[dict[Any, Any], str, type], None] | None = None  # (documents only)
         self.moved: dict[tuple[str, Shape], type] = {}  # old class names met, by place
 
     # -- values
@@ -104,8 +103,6 @@ class _Builder:
             cls = self.placed.get((target, shape)) if type(target) is str else None
             if cls is None:
                 cls = self._class(d, target, shape)
-            if self.late is not None:  # a document: a node the migration pass left
-                self.late(d, target, cls)
             return self._node(d, cls)
         if TYPE in d:
             return self._marker(d, shape)
@@ -226,7 +223,8 @@ class _Builder:
         builder = _COLLECTIONS.get(kind) if type(kind) is str else None
         if builder is not None:
             self._expect(payload, list, kind)
-            items = self._items(payload, ANY)
+            typed = shape.list_as is builder  # the place says what its items are (Enums, Paths)
+            items = self._items(payload, shape.item if typed else ANY, shape.items if typed else None)
             try:
                 return builder(items)
             except TypeError:
@@ -377,17 +375,6 @@ def _merged(items: list[Any], kind: type) -> ConfigError:
     return WrongTypeError(f"items of different types merge in a {kind.__name__}")
 
 
-def _class_named(builder: _Builder, data: Any) -> Callable[[str], type | None]:
-    """``class_named`` for the migration pass before the rebuild: the root's class is found
-    as the loader finds it (importing it when allowed: the loader needs it first anyway), any
-    other only when its module is imported already. The loader imports a module only for a
-    place where one of its classes may stand; a node it so reaches later is migrated then."""
-    root = data.get(TARGET) if type(data) is dict else None
-    may_import = resolver_lookup(builder.resolve)
-    imported_only = resolver_lookup(Resolver(()).resolve)
-    return lambda name: may_import(name) if name == root else imported_only(name)
-
-
 def from_data(
     data: Any,
     cls: type | None = None,
@@ -409,8 +396,7 @@ def from_data(
         allowed += (cls.__module__.split(".")[0],)
     builder = _Builder(allowed, strict)
     if versions is not False:  # a bare tree is read at today's versions (a moved class: _class)
-        builder.migrated = migrate_tree(data, versions, _class_named(builder, data))
-        builder.late = builder.migrated.late
+        builder.migrated = migrate_tree(data, versions, resolver_lookup(builder.resolve))
     with gc_paused(), recursion_room(_FRAMES_PER_LEVEL * DEPTH_LIMIT):
         try:
             root = builder.build(data, shape_of(cls) if cls is not None else ANY)

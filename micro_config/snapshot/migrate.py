@@ -140,24 +140,19 @@ def _imported_class(name: str) -> type | None:
 
 
 class Migrated:
-    """What one load's migrations did: ``(class name, from, to) -> nodes`` and old names. Also
-    what the pass before the rebuild left to the loader: a node whose class it could not find
-    without importing is migrated by :meth:`late`, once the loader has placed (and so may
-    have imported) its class."""
+    """What one load's migrations did: ``(class name, from, to) -> nodes`` and old names.
+    :meth:`late` migrates a node the loader itself found to name an old class (a bare tree, or
+    a class whose declaring module was imported only by the load)."""
 
     def __init__(self, versions: dict[str, int] | None = None) -> None:
         self.steps: dict[tuple[str, int, int], int] = {}
         self.renamed: dict[tuple[str, str], int] = {}
         self.versions = versions  # the document's table; None: a bare tree, at today's versions
-        self.handled: set[int] = set()  # ids of the node mappings already brought up to date
 
     def late(self, d: dict[str, Any], name: str, cls: type, renamed: bool = False) -> None:
         """Bring the node mapping ``d`` (``_target_`` ``name``, now known to be ``cls``) up to
-        date unless the pass did; its children are brought up as the loader reaches them (so
-        after it, unlike in the pass). An error's path is added by the loader."""
-        if id(d) in self.handled:
-            return
-        self.handled.add(id(d))
+        date (the loader meets each mapping once); its children are brought up as the loader
+        reaches them (so after it). An error's path is added by the loader."""
         old = version_of(cls) if self.versions is None else self.versions.get(name, 1)
         _migrate_node(d, name, cls, renamed, old, lambda: "", self)
 
@@ -208,8 +203,7 @@ def _post_order(tree: Any) -> list[tuple[dict[str, Any], Any]]:
 def migrate_tree(tree: Any, table: Any, class_named: Callable[[str], type | None]) -> Migrated:
     """Bring every node of ``tree`` (parsed data of a document, changed in place) from the
     versions in ``table`` to the code's, children before parents. ``class_named(name)`` is the
-    current class of a ``_target_``, or None when it cannot be found without importing what
-    the loader might not import: such a node is left to :meth:`Migrated.late`."""
+    current class of a ``_target_`` (None when unknown: such a node is left to the loader)."""
     done = Migrated(read_table(table))
     nodes = _post_order(tree)
     classes: dict[str, tuple[type | None, bool]] = {}
@@ -225,7 +219,6 @@ def migrate_tree(tree: Any, table: Any, class_named: Callable[[str], type | None
         cls, renamed = classes[name]
         if cls is None:
             continue
-        done.handled.add(id(d))
         _migrate_node(d, name, cls, renamed, done.versions.get(name, 1), partial(path_text, place), done)
     for name, version in done.versions.items():  # an entry with no node of its class: still from newer code
         cls = classes[name][0] if name in classes else class_named(name) or _OLD_NAMES.get(name)

@@ -209,10 +209,11 @@ def parse_yaml_unchecked(text: str | bytes) -> Any:
 
 
 def _blank(text: str | bytes) -> bool:
-    """Only blank lines and comments: YAML that holds no document at all."""
+    """Only blank lines, comments and document markers: YAML that holds no value at all."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+    lines = (line.strip().lstrip("\ufeff") for line in text.splitlines())  # (a BOM)
+    return all(not line or line.startswith("#") or line in ("---", "...") for line in lines)
 
 
 def _cut_text(exc: Exception) -> str:

@@ -95,8 +95,10 @@ def json_schema(cls: type, *, schema_id: str | None = None) -> dict[str, Any]:
                 "additionalProperties": {"type": "integer", "minimum": 1},
             },
             "config": root,
+            "$schema": {"type": "string", "description": "an editor's link to this schema (ignored)"},
         },
         "required": ["micro_config", "config"],
+        "additionalProperties": False,  # the loader refuses another block (a mistyped confg:)
         "not": {"required": [TARGET]},
     }
     out: dict[str, Any] = {"$schema": DRAFT}
