@@ -488,3 +488,12 @@ def test_train_from_an_old_snapshot_reproduces_its_losses(old_run_copy: Path) ->
     assert code == 0, err
     metrics = (old_run_copy / "again" / "metrics.jsonl").read_text()
     assert metrics == (OLD_RUN / "run" / "metrics.jsonl").read_text()
+
+
+def test_a_versions_entry_with_no_node_imports_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "tablepkg").mkdir()
+    (tmp_path / "tablepkg" / "__init__.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = doc(f"  _target_: {MOD}.Moved\n  x: 1\n", "versions:\n  tablepkg.Thing: 9\n")
+    assert from_yaml(text, Moved, allow_modules=("tablepkg",)) == Moved(1)  # a class this code lacks
+    assert not (tmp_path / "ran").exists() and "tablepkg" not in sys.modules

@@ -28,6 +28,7 @@ from typing import Any
 from ..errors import ConfigError, MalformedFileError, short_repr
 from ..plan import Shape, target_name
 from .format import FIRST, LEFT, TARGET, container_children, path_text, walk
+from .resolve import Resolver
 
 VERSIONS = "versions"  # the document key of the table
 Step = Callable[[dict[str, Any]], "dict[str, Any] | None"]
@@ -220,8 +221,9 @@ def migrate_tree(tree: Any, table: Any, class_named: Callable[[str], type | None
         if cls is None:
             continue
         _migrate_node(d, name, cls, renamed, done.versions.get(name, 1), partial(path_text, place), done)
+    imported_only = resolver_lookup(Resolver(()).resolve)  # a table name alone imports nothing
     for name, version in done.versions.items():  # an entry with no node of its class: still from newer code
-        cls = classes[name][0] if name in classes else class_named(name) or _OLD_NAMES.get(name)
+        cls = classes[name][0] if name in classes else imported_only(name) or _OLD_NAMES.get(name)
         if cls is not None and version > version_of(cls):
             raise MalformedFileError(
                 f"{name} is version {version} in the file, but this code has version "
