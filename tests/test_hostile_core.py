@@ -188,3 +188,19 @@ def test_an_int_enum_member_is_no_int_on_any_side(fields: dict[str, Any]) -> Non
     with pytest.raises(WrongTypeError):
         to_json(Leaf(**fields))
     assert from_yaml(to_yaml(Leaf(level=Level.HIGH))).level is Level.HIGH  # where it belongs
+
+
+@dataclass
+class NamedLikeTheFormat(ConfigScript):
+    _target_: str = "os.system"
+
+    def unroll(self, metaconfig: Any = None) -> Any:
+        return self
+
+
+@pytest.mark.parametrize("write", [to_yaml, to_json])
+def test_a_field_named_like_a_format_key_is_refused_when_written(write: Any) -> None:
+    # written, it would stand where the format names the class: another class on load
+    with pytest.raises(ConfigError, match="field named '_target_', a key the snapshot format keeps") as err:
+        write(Box(other=NamedLikeTheFormat()))
+    assert err.value.path == "other"

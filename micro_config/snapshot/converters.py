@@ -29,12 +29,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..convert import strip, unwrap_optional
-from ..errors import ConfigError  # noqa: F401 - the generated code raises and catches it
+from ..errors import ConfigError
 from ..plan import ANY, PLANS, Field, Plan, plan_of, target_name
 from ..script import ConfigScriptDict, ConfigScriptList
 from ..tree import fields_live_in_dict
 from .emit import float_marker
-from .format import RESERVED, TARGET, TYPE, VALUE  # noqa: F401 - RESERVED: in the generated code
+from .format import RESERVED, TARGET, TYPE, VALUE
 
 NoneType = type(None)
 
@@ -220,6 +220,10 @@ def make_converter(plan: Plan, cls: type, json: bool) -> Callable[..., Any]:
     holds, which the tree cannot reach again (nor contain it: a cycle is one more reference)."""
     plain = JSON_SCALARS if json else SCALARS
     fields = list(plan.fields.values())
+    taken = sorted(RESERVED.intersection(plan.names))
+    if taken:  # it would stand where the format writes the class name or the sharing id
+        raise ConfigError(f"{cls.__qualname__} has a field named {taken[0]!r}, a key the snapshot "
+                          "format keeps for itself: rename the field")
     names_tuple = plan.names
     consts: dict[str, Any] = {
         "TARGET": plan.target, "GET": plan.values,
