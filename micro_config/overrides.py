@@ -610,6 +610,8 @@ def _unknown(root: Any, place: _Place, part: str, rest: list[str]) -> ConfigErro
         what = f"no such index (length {len(container)})"
     elif isinstance(container, dict):
         what = "no such key"
+    elif container is _MISSING:  # below a new entry of a plain dict
+        what = f"no such field ({place.path} is a new entry: give it whole, as {place.path}=...)"
     else:
         what = f"no such field ({type_name(place.annotation)} {short_repr(container)} has no fields)"
         return UnknownFieldError(what, path)

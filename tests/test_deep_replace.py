@@ -21,7 +21,7 @@ from micro_config import (
     deep_replace,
     parse_args,
 )
-from micro_config.errors import RefusedClassError
+from micro_config.errors import RefusedClassError, UnknownFieldError
 from micro_config.tree import is_node, render, walk
 from tests.configs_core import (
     Act,
@@ -674,3 +674,20 @@ def test_a_swap_inside_a_list_shared_by_two_fields_meets_both_annotations() -> N
     assert err.value.path == "wide.0"
     swapped = deep_replace(tree, parse_args(["wide.0.x=2"]))
     assert swapped.wide is swapped.narrow and swapped.narrow[0] == NarrowKind(x=2)
+
+
+@dataclass
+class Tables(ConfigScript):
+    counts: dict[str, int] = field(default_factory=dict)
+    loose: dict = field(default_factory=dict)  # type: ignore[type-arg]
+
+    def unroll(self, metaconfig: Any = None) -> None:
+        return None
+
+
+@pytest.mark.parametrize("key", ["counts.k.z", "loose.k.z"])
+def test_a_keyword_below_a_new_dict_entry_gets_the_same_advice(key: str) -> None:
+    with pytest.raises(UnknownFieldError) as err:
+        deep_replace(Tables(), **{key: 3})
+    entry = key.rpartition(".")[0]
+    assert str(err.value) == f"{key}: no such field ({entry} is a new entry: give it whole, as {entry}=...)"
