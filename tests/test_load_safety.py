@@ -235,3 +235,8 @@ def test_a_target_where_no_class_can_stand_imports_nothing(package_trap: Trap, f
                   allow_modules=(package_trap.top,))
     assert err.value.path.startswith(field)
     package_trap.assert_untouched()
+
+
+def test_a_module_that_does_not_exist_is_named() -> None:
+    with pytest.raises(ConfigError, match="no class 'nosuch_pkg.mod.X': there is no module named 'nosuch_pkg'"):
+        from_yaml("_target_: nosuch_pkg.mod.X\n", allow_modules=("nosuch_pkg",))

@@ -72,12 +72,14 @@ def _resolve_name(name: Any, allowed: tuple[str, ...]) -> Any:
             f"and not inside the allowed packages ({trusted}); import it first or pass "
             f"allow_modules=({parts[0]!r},)"
         )
+    missing = None  # the shortest prefix found to be no module
     for i in candidates:
         module = ".".join(parts[:i])
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
             if exc.name is not None and module.startswith(exc.name):
+                missing = exc.name
                 continue  # that prefix is not a module; try a shorter one
             raise RefusedClassError(f"importing {module!r} for {name!r} failed: {exc}") from None
         except Exception as exc:
@@ -93,6 +95,8 @@ def _resolve_name(name: Any, allowed: tuple[str, ...]) -> Any:
         raise RefusedClassError(
             f"no class {parts[-1]!r} in module {module.__name__!r}{did_you_mean(parts[-1], classes)}"
         )
+    if missing is not None:  # say which part is no module
+        raise RefusedClassError(f"no class {name!r}: there is no module named {missing!r}")
     raise RefusedClassError(f"no class {name!r}")
 
 
