@@ -168,6 +168,12 @@ def train(
         eval_chunks = build_data("eval")
         total = total_steps(len(train_chunks), bsize, epochs, max_steps)
         start = -1 if resumed is None else resumed.state["step"]
+        if total < start:  # the snapshot would say a length the checkpoint is already past
+            raise ConfigError(
+                f"the checkpoint is at step {start}, past the {total} steps this config trains "
+                f"({what_caps(epochs, max_steps, total)})",
+                "max_steps" if max_steps is not None and max_steps == total else "epochs",
+            )
         writes = {s for s in range(save_every, total + 1, save_every) if s > start}
         check_step_folders(home, writes | ({total} if total > start else set()))
         model = build_model()

@@ -23,7 +23,7 @@ from typing import Any
 from micro_config import ConfigError, MetaConfig, convert_path
 
 from .checkpoint import STEP_RE, load_run_config
-from .console import fail, locate, run_command, take_flags, typed_command
+from .console import fail, first_process, locate, run_command, take_flags, typed_command
 from .distributed import launch
 from .train import read_config
 
@@ -102,7 +102,8 @@ def continue_in(config: Any, folder: Path, metaconfig: MetaConfig) -> Any:
         name = str(folder.resolve().relative_to(root))
     except ValueError:
         name = str(folder.resolve())
-    print(f"continuing in {name}, the checkpoint's folder (the config said {here})")
+    if first_process():  # (every rank of a torchrun job comes here)
+        print(f"continuing in {name}, the checkpoint's folder (the config said {here})")
     return deep_replace(config, save_checkpoint_dir=name)
 
 

@@ -120,14 +120,16 @@ HELP = ("--help", "-h")
 def unknown_option(arg: str, flags: Sequence[str] = HELP, options: Sequence[str] = ()) -> str:
     """The one line for ``arg``, an argument starting with ``-`` that a command does not take:
     ``flags`` are its options that take no value (``--flag=x`` says so), ``options`` its others
-    (offered as the closest name too). ``--epochs=3`` with no close name is an override typed
-    argparse-style: the hint is ``epochs=3``. Shared by :func:`cli` and scripts' own options."""
+    (offered as the closest name too). ``--epochs=3`` is an override typed argparse-style: the
+    hint is ``epochs=3``, unless the flag is nearly an option's name (``--confg=x``).
+    Shared by :func:`cli` and scripts' own options."""
     flag, sep, value = arg.partition("=")
     if flag in flags:
         return f"{flag} takes no value (give {flag} alone)"
     names = (*flags, *options)
     key = flag.lstrip("-")
-    if sep and closest(flag, names) is None and key.replace("_", "").replace(".", "").isalnum():
+    # --seed=3 is an override typed argparse-style, unless it is an option mistyped (--confg=x)
+    if sep and closest(flag, names, cutoff=0.8) is None and key.replace("_", "").replace(".", "").isalnum():
         return f"unknown option {short_repr(flag)}: overrides are key=value (did you mean {key}={value}?)"
     return f"unknown option {short_repr(flag)}{did_you_mean(flag, names)}"
 

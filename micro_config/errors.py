@@ -105,10 +105,11 @@ def join_path(prefix: str, rest: str) -> str:
     return f"{prefix}.{rest}"
 
 
-def closest(name: str, candidates: Iterable[str]) -> str | None:
-    """The candidate nearest to ``name`` (for "did you mean" hints), or None."""
+def closest(name: str, candidates: Iterable[str], cutoff: float = 0.5) -> str | None:
+    """The candidate nearest to ``name`` (for "did you mean" hints), or None; ``cutoff``: how
+    alike they must be (difflib's ratio, 0 to 1)."""
     name = _cut(name, 100)
-    matches = difflib.get_close_matches(name, [c for c in candidates if len(c) <= 200], n=1, cutoff=0.5)
+    matches = difflib.get_close_matches(name, [c for c in candidates if len(c) <= 200], n=1, cutoff=cutoff)
     return matches[0] if matches else None
 
 

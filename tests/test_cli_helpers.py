@@ -85,6 +85,7 @@ def test_cli_help_after_a_bad_override_is_the_error(capsys: pytest.CaptureFixtur
         (["--hlep"], "error: unknown option '--hlep' (did you mean '--help'?)"),
         (["--help=x"], "error: --help takes no value (give --help alone)"),
         (["--epochs=3"], "error: unknown option '--epochs': overrides are key=value (did you mean epochs=3?)"),
+        (["--seed=3"], "error: unknown option '--seed': overrides are key=value (did you mean seed=3?)"),
         (["epochs=1", "epochs=2"], "error: epochs: given twice"),
         (["model.dataset.max_len=2", "model=1"],
          "error: model: conflicts with the longer key model.dataset=..."),

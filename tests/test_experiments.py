@@ -175,10 +175,13 @@ def test_a_mistyped_option_is_one_line_with_the_closest(tmp_path: Path, typo: st
     assert f"unknown option {typo.partition('=')[0]!r} (did you mean {meant!r}?)" in err
 
 
-def test_an_override_typed_as_an_option_gets_the_key_value_hint_as_cli_gives_it(tmp_path: Path) -> None:
-    code, out, err = train(tmp_path, "--max_steps=3")
+@pytest.mark.parametrize("typed", ["--max_steps=3", "--optim=SGDConfig", "--seed=3"])
+def test_an_override_typed_as_an_option_gets_the_key_value_hint_as_cli_gives_it(tmp_path: Path, typed: str) -> None:
+    # (--optim is about as near --from as --seed is to --help: an override, not a typo)
+    code, out, err = train(tmp_path, typed)
     assert (code, out) == (2, "")
-    assert err == "error: unknown option '--max_steps': overrides are key=value (did you mean max_steps=3?)\n"
+    key, _, value = typed[2:].partition("=")
+    assert err == f"error: unknown option '--{key}': overrides are key=value (did you mean {key}={value}?)\n"
     assert not (tmp_path / "checkpoints").exists()
 
 

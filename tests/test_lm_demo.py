@@ -209,6 +209,16 @@ def test_already_finished_names_what_caps_the_run(tmp_path: Path, lm_runs: LmRun
     assert "already at step 5 of 5: epochs=1 ends it; raise epochs" in capsys.readouterr().out
 
 
+def test_a_resume_shorter_than_the_checkpoint_is_refused_before_writing(tmp_path: Path, lm_runs: LmRuns) -> None:
+    run = lm_runs.copy(tmp_path, "max_steps=3")
+    before = {p: p.read_bytes() for p in (run / "snap").rglob("*.yaml")}
+    assert before
+    with pytest.raises(ConfigError, match="the checkpoint is at step 3, past the 2 steps") as info:
+        tiny("max_steps=2").run(metaconfig(run), resume_from=str(run / "ck"))
+    assert info.value.path == "max_steps"
+    assert {p: p.read_bytes() for p in before} == before  # the snapshot still says 3 steps
+
+
 def test_tokens_seen_of_a_checkpoint_without_the_count_is_rebuilt(
     tmp_path: Path, lm_runs: LmRuns
 ) -> None:

@@ -508,3 +508,17 @@ def test_a_checkpoint_with_a_wrong_random_state_is_skipped_and_a_linked_step_fol
     with pytest.raises(ConfigError, match="step_000003 is a link, where this run writes"):
         tiny("max_steps=6").run(metaconfig(run), overwrite=True)
     assert sorted(p.name for p in elsewhere.iterdir()) == ["config.yaml", "model.pt", "optim.pt", "state.pt"]
+
+
+@pytest.mark.parametrize(("rank", "talks"), [("0", True), ("1", False)])
+def test_only_rank_0_says_where_a_resume_continues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], rank: str, talks: bool
+) -> None:
+    from lm_demo.resume import continue_in
+    from micro_config import MetaConfig
+    from schemas import default_train
+
+    monkeypatch.setenv("RANK", rank)
+    moved = continue_in(default_train(), tmp_path / "copied", MetaConfig(verbose=False))
+    assert moved.save_checkpoint_dir == str((tmp_path / "copied").resolve())
+    assert ("continuing in" in capsys.readouterr().out) is talks
