@@ -16,7 +16,8 @@ MESSAGE_LIMIT = 400  # characters of a message (the path comes on top, itself cu
 PATH_LIMIT = 200
 
 
-def _cut(text: str, limit: int) -> str:
+def cut_text(text: str, limit: int) -> str:
+    """``text`` of at most ``limit`` characters (ending in ``...`` when cut)."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -45,7 +46,7 @@ class BoundedText:
 
     def text(self) -> str:
         """What was put, cut to ``limit`` characters (ending in ``...`` when cut)."""
-        return _cut("".join(self.parts), self.limit)
+        return cut_text("".join(self.parts), self.limit)
 
 
 class ConfigError(ValueError):
@@ -59,12 +60,12 @@ class ConfigError(ValueError):
     """
 
     def __init__(self, message: str, path: str = "") -> None:
-        self.message = _cut(str(message), MESSAGE_LIMIT)
+        self.message = cut_text(str(message), MESSAGE_LIMIT)
         self.path = path if type(path) is str else str(path)  # an index given as an int
         super().__init__(self._render())
 
     def _render(self) -> str:
-        return f"{_cut(self.path, PATH_LIMIT)}: {self.message}" if self.path else self.message
+        return f"{cut_text(self.path, PATH_LIMIT)}: {self.message}" if self.path else self.message
 
     def __str__(self) -> str:
         return self._render()
@@ -108,7 +109,7 @@ def join_path(prefix: str, rest: str) -> str:
 def closest(name: str, candidates: Iterable[str], cutoff: float = 0.5) -> str | None:
     """The candidate nearest to ``name`` (for "did you mean" hints), or None; ``cutoff``: how
     alike they must be (difflib's ratio, 0 to 1)."""
-    name = _cut(name, 100)
+    name = cut_text(name, 100)
     matches = difflib.get_close_matches(name, [c for c in candidates if len(c) <= 200], n=1, cutoff=cutoff)
     return matches[0] if matches else None
 

@@ -35,6 +35,7 @@ from .tree import (
     children,
     expand,
     is_dataclass_instance,
+    is_memoised,
     is_node,
     render,
     transform,
@@ -357,7 +358,7 @@ def _holders(root: Any) -> dict[int, list[tuple[Any, Any]]]:
             place, inner = (where, name), child_annotation(annotation, name)
             if is_node(child):
                 found.setdefault(id(child), []).append((place, inner))
-            if not is_dataclass_instance(child) and isinstance(child, list | tuple | dict):
+            if is_memoised(child) and not is_dataclass_instance(child):  # as the walk's repeats
                 again.append((child, place, inner))
     return found
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ..errors import MESSAGE_LIMIT, PATH_LIMIT, ConfigError
+from ..errors import MESSAGE_LIMIT, PATH_LIMIT, ConfigError, cut_text
 from ..paths import project_root
 from ..tree import is_node
 from . import codegen as code_command
@@ -181,9 +181,7 @@ def _one_line(error: object) -> str:
         text = str(error)
     else:
         text = f"{type(error).__name__}: {error}"
-    text = " ".join(text.split())
-    limit = MESSAGE_LIMIT + PATH_LIMIT
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return cut_text(" ".join(text.split()), MESSAGE_LIMIT + PATH_LIMIT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -145,7 +145,7 @@ def _too_big(path: Any) -> ConfigError:
 def in_file(exc: ConfigError, file: Path) -> ConfigError:
     """The error, its message naming the file (the path stays the path in the tree): how
     every error about a file's content is worded, by the library and the commands."""
-    exc.message = f"{exc.message} (in {short_repr(str(file), 200)[1:-1]})"
+    exc.message = f"{exc.message} (in {_named(file)})"
     exc.args = (exc._render(),)
     return exc
 

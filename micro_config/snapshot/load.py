@@ -63,6 +63,7 @@ __all__ = ["FORMAT_VERSION", "from_data", "from_json", "from_yaml", "parse_json"
 _BUSY = object()  # memo entry of a node being built: meeting it again means a cycle
 _FRAMES_PER_LEVEL = 6  # calls of the builder per level of data (build, _mapping, _node, ...)
 _COLLECTIONS = {"tuple": tuple, "set": set, "frozenset": frozenset, "list": list}  # marker kinds
+_MARKER_KINDS = (*_COLLECTIONS, "path", "float", "dict")  # every _type_ that names no class
 
 
 class _Builder:
@@ -242,10 +243,9 @@ class _Builder:
             self._expect(payload, list, kind)
             return self._pairs(payload, shape.key, shape.value)
         if type(kind) is str and "." not in kind:  # no class name: a mistyped kind
-            kinds = [*_COLLECTIONS, "path", "float", "dict"]
             raise MalformedFileError(
                 f"{short_repr(kind)} is no marker kind nor an Enum or wrapper class"
-                f"{did_you_mean(kind, kinds)}", TYPE)
+                f"{did_you_mean(kind, _MARKER_KINDS)}", TYPE)
         try:
             cls = self.resolve(kind, shape, marker=True)
         except ConfigError as exc:
